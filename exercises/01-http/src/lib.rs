@@ -1,0 +1,46 @@
+//! Chapter 1's solution: the task board's JSON API over plain HTTP.
+//!
+//! Read along with the book's chapter 1, "HTTP: request and response"
+//! (`book/src/ch01-http.md`), whose last section walks through this code.
+//!
+//! - [`board`]: the tasks, the columns, and the shared state that holds them.
+//! - [`api`]: one handler per route — what each request gets back.
+//! - [`error`]: the contract's JSON errors, and the extractor that turns
+//!   axum's plain-text rejections into them.
+
+pub mod api;
+pub mod board;
+pub mod error;
+
+use axum::Router;
+use axum::routing::get;
+use tokio::net::TcpListener;
+
+use crate::board::Boards;
+
+/// The server's settings. Chapter 1 has none yet; later chapters add their
+/// tunables (keep-alive, heartbeats, …) here, so every chapter's server
+/// starts the same way: `serve(listener, Config::default())`.
+#[derive(Debug, Clone, Default)]
+pub struct Config {}
+
+impl Config {
+    /// Reads the settings from environment variables. Nothing to read yet.
+    pub fn from_env() -> Self {
+        Config::default()
+    }
+}
+
+/// The routes of the API, ready to serve. Tests can build the app without
+/// a process or a port.
+pub fn app(_config: Config) -> Router {
+    Router::new()
+        .route("/boards/{board}/tasks", get(api::list_tasks).post(api::create_task))
+        .route("/boards/{board}/tasks/{task}", get(api::get_task).patch(api::move_task).delete(api::delete_task))
+        .with_state(Boards::default())
+}
+
+/// Serves the API on `listener` until the process ends.
+pub async fn serve(listener: TcpListener, config: Config) -> std::io::Result<()> {
+    axum::serve(listener, app(config)).await
+}

@@ -1,0 +1,358 @@
+//! Runs a chapter's suite as a `cargo test` binary.
+//!
+//! Each exercise and its solution have a `tests/checks.rs` with
+//! `harness = false` that hands its server's entry point to
+//! [`run_in_process`]. The result looks and filters like any `cargo test`:
+//! one line per check, in stage order, so the first failure is the first
+//! thing to build.
+//!
+//! How a check runs in-process:
+//! 1. a tokio runtime of its own, whose threads are named after the check;
+//! 2. the learner's server on `127.0.0.1:0`, spawned on that runtime;
+//! 3. the check's body, driving the server over real TCP.
+//!
+//! A panic hook records panics on those threads instead of printing them, so
+//! a `todo!("answer 201 with the task")` the server hit shows up *in the
+//! check's failure*, next to the request that reached it. Checks run several
+//! at a time, but are reported in order.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
+use std::time::Duration;
+
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use tokio::net::TcpListener;
+
+use crate::failure::write_block;
+use crate::{Chapter, Check, Failure, Needs, Target, Tunables};
+
+/// A check that has not finished after this long is reported as stuck. It
+/// only keeps a blocked server from hanging the run.
+const CHECK_TIME_LIMIT: Duration = Duration::from_secs(60);
+
+/// Environment variable: a file the harness appends one JSON line per check
+/// to (used by the gate and the course runner).
+pub const REPORT_ENV: &str = "COURSE_CHECK_REPORT";
+
+/// Environment variable: how many of a failing check's hints to show (1).
+pub const HINTS_ENV: &str = "COURSE_HINTS";
+
+/// Names of the threads that run a learner's server start with this.
+const SERVER_THREAD: &str = "server:";
+/// Names of the threads that run a check's body start with this.
+const CHECK_THREAD: &str = "check:";
+
+/// Starts the learner's server on a listener, with the chapter's tunables.
+pub type StartServer =
+    Arc<dyn Fn(TcpListener, Tunables) -> Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> + Send + Sync>;
+
+/// Where the server under test comes from.
+#[derive(Clone)]
+pub enum Server {
+    /// Start a fresh one for each check, in this process.
+    InProcess(StartServer),
+    /// A server that is already running, shared by all checks.
+    Remote { addr: SocketAddr, run_id: String },
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Server::InProcess(_) => f.write_str("Server::InProcess"),
+            Server::Remote { addr, .. } => write!(f, "Server::Remote({addr})"),
+        }
+    }
+}
+
+/// How one check went.
+#[derive(Debug, Clone)]
+pub enum Verdict {
+    Passed,
+    Failed(Box<Report>),
+    Skipped(&'static str),
+}
+
+/// A failed check, with everything the learner needs to fix it.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub check: &'static Check,
+    pub failure: Failure,
+    /// Panics of the learner's server while the check ran.
+    pub server_panics: Vec<String>,
+    /// Set when the learner's `serve` returned while the check still needed it.
+    pub server_ended: Option<String>,
+}
+
+impl Report {
+    /// Whether the failure points at what is missing: a mismatch the check
+    /// could describe, or a panic message from the server. A bare "no
+    /// response" does not.
+    pub fn is_informative(&self) -> bool {
+        !self.failure.no_answer || !self.server_panics.is_empty() || self.server_ended.is_some()
+    }
+
+    /// The whole message: transcript, panics, book section, hints.
+    pub fn render(&self, hints_shown: usize) -> String {
+        let mut out = self.failure.to_string();
+        if !self.server_panics.is_empty() {
+            out.push('\n');
+            let _ = write_block(&mut out, "your server panicked", &self.server_panics.join("\n"));
+        }
+        if let Some(ended) = &self.server_ended {
+            out.push('\n');
+            let _ = write_block(&mut out, "your server stopped", ended);
+        }
+        let section = self.check.section;
+        out += &format!("\n  read: \"{}\" in {}\n", section.title, section.source());
+        let hints = self.check.hints;
+        for (i, hint) in hints.iter().take(hints_shown.max(1)).enumerate() {
+            let label = if hints.len() > 1 { format!("hint {} of {}", i + 1, hints.len()) } else { "hint".into() };
+            out += &format!("  {label}: {hint}\n");
+        }
+        if hints.len() > hints_shown.max(1) {
+            out += &format!("  (more hints: {HINTS_ENV}={} cargo test …)\n", hints_shown.max(1) + 1);
+        }
+        out
+    }
+}
+
+/// Runs `chapter`'s checks against servers started by `start`, one fresh
+/// server per check, as a `cargo test` binary. Call it from `main` of a test
+/// target with `harness = false`.
+pub fn run_in_process<F, Fut>(chapter: &'static Chapter, start: F) -> ExitCode
+where
+    F: Fn(TcpListener, Tunables) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = std::io::Result<()>> + Send + 'static,
+{
+    let start: StartServer = Arc::new(move |listener, tunables| Box::pin(start(listener, tunables)));
+    run_suite(chapter, Server::InProcess(start), Arguments::from_args())
+}
+
+/// Runs `chapter`'s checks against the server already running at `addr`.
+/// Checks that need short tunables are skipped, with the reason.
+pub fn run_remote(chapter: &'static Chapter, addr: SocketAddr, args: Arguments) -> ExitCode {
+    let run_id = unique_run_id();
+    run_suite(chapter, Server::Remote { addr, run_id }, args)
+}
+
+/// Runs a suite with libtest-mimic's arguments: filters, `--list`,
+/// `--exact`, `--test-threads` (how many checks run at once; they are
+/// reported in order whatever it is).
+pub fn run_suite(chapter: &'static Chapter, server: Server, mut args: Arguments) -> ExitCode {
+    install_panic_hook();
+    let parallel = args.test_threads.unwrap_or(4).max(1);
+    // Results are printed in stage order: the checks themselves run on our
+    // own threads, and libtest-mimic just waits for each in turn.
+    args.test_threads = Some(1);
+    let hints_shown = std::env::var(HINTS_ENV).ok().and_then(|v| v.parse().ok()).unwrap_or(1);
+    let report_file = std::env::var_os(REPORT_ENV).map(|path| Arc::new(Mutex::new(path)));
+
+    let mut trials = Vec::new();
+    let mut queue = Vec::new();
+    for (index, check) in chapter.checks_in_order().into_iter().enumerate() {
+        let (send, receive) = mpsc::channel::<Verdict>();
+        let report_file = report_file.clone();
+        let trial = Trial::ignorable_test(check.test_name(), move || {
+            let verdict = receive.recv().unwrap_or_else(|_| stuck(check, "the check ended without a verdict"));
+            if let Some(path) = &report_file {
+                append_report(path, chapter, check, &verdict, hints_shown);
+            }
+            match verdict {
+                Verdict::Passed => Ok(Completion::Completed),
+                Verdict::Skipped(reason) => Ok(Completion::ignored_with(reason)),
+                Verdict::Failed(report) => Err(Failed::from(report.render(hints_shown))),
+            }
+        });
+        if !args.list && !args.is_filtered_out(&trial) && !args.is_ignored(&trial) {
+            queue.push((index, check, send));
+        }
+        trials.push(trial);
+    }
+
+    let queue = Arc::new(Mutex::new(queue.into_iter()));
+    for _ in 0..parallel {
+        let queue = Arc::clone(&queue);
+        let server = server.clone();
+        std::thread::spawn(move || {
+            loop {
+                let next = queue.lock().map(|mut q| q.next()).unwrap_or(None);
+                let Some((index, check, send)) = next else { break };
+                let verdict = run_check(chapter, check, &server, index);
+                let _ = send.send(verdict);
+            }
+        });
+    }
+    libtest_mimic::run(&args, trials).exit_code()
+}
+
+/// Runs one check against `server` and judges it.
+pub fn run_check(chapter: &Chapter, check: &'static Check, server: &Server, index: usize) -> Verdict {
+    if let (Server::Remote { .. }, Needs::Tunables(reason)) = (server, check.needs) {
+        return Verdict::Skipped(reason);
+    }
+    let tunables = chapter.tunables;
+    let server = server.clone();
+    let (send, receive) = mpsc::channel();
+    let spawned = std::thread::Builder::new().name(format!("{CHECK_THREAD}{}", check.name)).spawn(move || {
+        let _ = send.send(run_check_on_this_thread(check, &server, tunables, index));
+    });
+    if let Err(e) = spawned {
+        return stuck(check, &format!("could not start a thread for the check: {e}"));
+    }
+    match receive.recv_timeout(CHECK_TIME_LIMIT) {
+        Ok(verdict) => verdict,
+        Err(mpsc::RecvTimeoutError::Timeout) => stuck(
+            check,
+            &format!(
+                "the check did not finish within {} s. Is the server blocking a thread \
+                 (std::thread::sleep, a std Mutex held across .await, a loop that never yields)?",
+                CHECK_TIME_LIMIT.as_secs()
+            ),
+        ),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            let panics = take_panics(&format!("{CHECK_THREAD}{}", check.name)).join("\n");
+            stuck(check, &format!("the check itself panicked, which is a bug in the course: {panics}"))
+        }
+    }
+}
+
+fn run_check_on_this_thread(check: &'static Check, server: &Server, tunables: Tunables, index: usize) -> Verdict {
+    let thread_name = format!("{SERVER_THREAD}{}", check.name);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(thread_name.clone())
+        .enable_all()
+        .build();
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
+        Err(e) => return stuck(check, &format!("could not start a tokio runtime: {e}")),
+    };
+    let (outcome, server_ended) = runtime.block_on(async {
+        let (target, server_task) = match server {
+            Server::Remote { addr, run_id } => (Target::remote(*addr, format!("-{run_id}{index}")), None),
+            Server::InProcess(start) => {
+                let listener = match TcpListener::bind("127.0.0.1:0").await {
+                    Ok(listener) => listener,
+                    Err(e) => return (Err(Failure::new(format!("could not bind 127.0.0.1:0: {e}"))), None),
+                };
+                let addr = match listener.local_addr() {
+                    Ok(addr) => addr,
+                    Err(e) => return (Err(Failure::new(format!("no local address: {e}"))), None),
+                };
+                (Target::in_process(addr, tunables), Some(tokio::spawn(start(listener, tunables))))
+            }
+        };
+        let outcome = (check.body)(target).await;
+        let server_ended = match server_task {
+            Some(task) if task.is_finished() => Some(match task.await {
+                Ok(Ok(())) => "serve() returned Ok(()) while the check still needed it.".to_owned(),
+                Ok(Err(e)) => format!("serve() returned an error: {e}"),
+                Err(e) if e.is_panic() => "serve() panicked (see above).".to_owned(),
+                Err(e) => format!("the server task ended: {e}"),
+            }),
+            _ => None,
+        };
+        (outcome, server_ended)
+    });
+    // The server may be stuck in a blocking call; don't wait for it.
+    runtime.shutdown_background();
+    let server_panics = take_panics(&thread_name);
+    match outcome {
+        Ok(()) => Verdict::Passed,
+        Err(failure) => Verdict::Failed(Box::new(Report { check, failure, server_panics, server_ended })),
+    }
+}
+
+fn stuck(check: &'static Check, why: &str) -> Verdict {
+    Verdict::Failed(Box::new(Report {
+        check,
+        failure: Failure::new(why),
+        server_panics: take_panics(&format!("{SERVER_THREAD}{}", check.name)),
+        server_ended: None,
+    }))
+}
+
+fn append_report(path: &Mutex<std::ffi::OsString>, chapter: &Chapter, check: &Check, verdict: &Verdict, hints: usize) {
+    let (outcome, informative, message) = match verdict {
+        Verdict::Passed => ("passed", true, String::new()),
+        Verdict::Skipped(reason) => ("skipped", true, (*reason).to_owned()),
+        Verdict::Failed(report) => ("failed", report.is_informative(), report.render(hints)),
+    };
+    let line = serde_json::json!({
+        "chapter": chapter.number,
+        "check": check.name,
+        "test": check.test_name(),
+        "stage": check.stage.number,
+        "outcome": outcome,
+        "informative": informative,
+        "message": message,
+    });
+    if let Ok(path) = path.lock() {
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(&*path);
+        if let Ok(mut file) = file {
+            let _ = writeln!(file, "{line}");
+        }
+    }
+}
+
+/// Panics recorded per thread name, for the checks to collect.
+fn panics() -> &'static Mutex<HashMap<String, Vec<String>>> {
+    static PANICS: OnceLock<Mutex<HashMap<String, Vec<String>>>> = OnceLock::new();
+    PANICS.get_or_init(Default::default)
+}
+
+fn take_panics(thread_name: &str) -> Vec<String> {
+    panics().lock().map(|mut p| p.remove(thread_name).unwrap_or_default()).unwrap_or_default()
+}
+
+/// Records panics on server and check threads; any other panic is printed
+/// as usual.
+fn install_panic_hook() {
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let default_hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let thread = std::thread::current();
+            let name = thread.name().unwrap_or("");
+            if !(name.starts_with(SERVER_THREAD) || name.starts_with(CHECK_THREAD)) {
+                return default_hook(info);
+            }
+            let payload = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "(a panic without a message)".to_owned());
+            let location = info.location().map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+            let message = match location {
+                Some(location) => format!("at {location}:\n{payload}"),
+                None => payload,
+            };
+            if let Ok(mut panics) = panics().lock() {
+                panics.entry(name.to_owned()).or_default().push(message);
+            }
+        }));
+    });
+}
+
+/// A short id that differs between runs, so a shared server's boards don't
+/// collide across runs.
+fn unique_run_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let mut n = (nanos % 36u128.pow(5)) as u64;
+    let mut id = String::new();
+    for _ in 0..5 {
+        let digit = (n % 36) as u32;
+        id.push(std::char::from_digit(digit, 36).unwrap_or('x'));
+        n /= 36;
+    }
+    id + "-"
+}

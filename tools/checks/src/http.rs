@@ -1,0 +1,234 @@
+//! An HTTP client that keeps a transcript of every exchange.
+//!
+//! Checks send requests with reqwest, a real client, and keep what went over
+//! the wire in the shape `curl -v` prints it (`>` for the request, `<` for the
+//! response), so a failure can show the learner exactly what happened — and
+//! the learner can replay it with curl.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::Failure;
+
+/// How long a check waits for any one answer before it gives up. It only
+/// makes a stuck check fail fast; no check measures time with it.
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Bodies longer than this are cut short in transcripts.
+const SHOWN_BODY_BYTES: usize = 1500;
+
+/// An HTTP request being built.
+#[derive(Debug, Clone)]
+pub struct Request {
+    addr: SocketAddr,
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Request {
+    pub(crate) fn new(addr: SocketAddr, method: &str, path: String) -> Self {
+        Request { addr, method: method.to_owned(), path, headers: Vec::new(), body: Vec::new() }
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Sends `value` as a JSON body, with `Content-Type: application/json`.
+    pub fn json(self, value: &Value) -> Self {
+        self.body("application/json", value.to_string())
+    }
+
+    /// Sends `body` with the given content type, as it is: the way to send
+    /// malformed input on purpose.
+    pub fn body(mut self, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self.header("Content-Type", content_type)
+    }
+
+    /// The request as `curl -v` prints it.
+    pub fn transcript(&self) -> String {
+        let mut out = format!("> {} {} HTTP/1.1\n> Host: {}\n", self.method, self.path, self.addr);
+        for (name, value) in &self.headers {
+            out += &format!("> {name}: {value}\n");
+        }
+        if !self.body.is_empty() {
+            out += &format!("> Content-Length: {}\n>\n", self.body.len());
+            out += &show_body(&self.body);
+        } else {
+            out += ">\n";
+        }
+        out
+    }
+
+    /// The request as a curl command line, for the learner to replay.
+    pub fn curl(&self) -> String {
+        let mut out = format!("curl -i -X {} http://{}{}", self.method, self.addr, self.path);
+        for (name, value) in &self.headers {
+            out += &format!(" -H '{name}: {value}'");
+        }
+        if !self.body.is_empty() {
+            out += &format!(" --data-raw '{}'", String::from_utf8_lossy(&self.body));
+        }
+        out
+    }
+
+    /// `METHOD /path`, for headlines.
+    pub fn line(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+
+    /// Sends the request and reads the whole response.
+    ///
+    /// Fails — with the request in the transcript — when nothing answers,
+    /// the connection closes before a response, or no answer comes within
+    /// [`ANSWER_TIMEOUT`].
+    pub async fn send(self) -> Result<Exchange, Failure> {
+        let sent = self.transcript();
+        let no_answer = |why: String| {
+            Failure::no_answer(format!("{} got no response: {why}", self.line()))
+                .sent(sent.clone())
+                .got("(no response)")
+        };
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .map_err(|e| Failure::new(format!("could not build an HTTP client: {e}")))?;
+        let method = reqwest::Method::from_bytes(self.method.as_bytes())
+            .map_err(|e| Failure::new(format!("bad method in a check: {e}")))?;
+        let mut builder = client.request(method, format!("http://{}{}", self.addr, self.path));
+        for (name, value) in &self.headers {
+            builder = builder.header(name, value);
+        }
+        let exchange = async {
+            let response = builder.body(self.body.clone()).send().await?;
+            let status = response.status().as_u16();
+            let reason = response.status().canonical_reason().unwrap_or("").to_owned();
+            let headers = response
+                .headers()
+                .iter()
+                .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .collect();
+            let body = response.bytes().await?.to_vec();
+            Ok::<_, reqwest::Error>(Exchange { request: self.clone(), status, reason, headers, body })
+        };
+        match tokio::time::timeout(ANSWER_TIMEOUT, exchange).await {
+            Err(_) => Err(no_answer(format!("nothing within {} s", ANSWER_TIMEOUT.as_secs()))),
+            Ok(Err(e)) if e.is_connect() => Err(no_answer("nothing is listening (connection refused)".into())),
+            Ok(Err(e)) => Err(no_answer(format!("the connection closed before a full response ({})", error_chain(&e)))),
+            Ok(Ok(exchange)) => Ok(exchange),
+        }
+    }
+}
+
+/// A request and the response it got.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub request: Request,
+    pub status: u16,
+    reason: String,
+    headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Exchange {
+    /// A response header's value (names are case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The response as `curl -v` prints it.
+    pub fn response_transcript(&self) -> String {
+        let mut out = format!("< HTTP/1.1 {} {}\n", self.status, self.reason);
+        for (name, value) in &self.headers {
+            out += &format!("< {name}: {value}\n");
+        }
+        out += "<\n";
+        if self.body.is_empty() {
+            out += "(empty body)\n";
+        } else {
+            out += &show_body(&self.body);
+        }
+        out
+    }
+
+    /// A failure with this exchange as its transcript.
+    pub fn fail(&self, headline: impl Into<String>, expected: impl Into<String>) -> Failure {
+        Failure::new(headline)
+            .sent(self.request.transcript())
+            .expected(expected)
+            .got(self.response_transcript())
+    }
+
+    /// Requires the status code `status`; `expected` says what a server that
+    /// follows the book answers.
+    pub fn expect_status(&self, status: u16, expected: &str) -> Result<(), Failure> {
+        if self.status == status {
+            return Ok(());
+        }
+        Err(self.fail(
+            format!("{} answered {} {}; expected {status}", self.request.line(), self.status, self.reason),
+            expected,
+        ))
+    }
+
+    /// Requires a JSON body with `Content-Type: application/json`, and parses it.
+    pub fn expect_json(&self, expected: &str) -> Result<Value, Failure> {
+        let content_type = self.header("content-type").unwrap_or("");
+        if !content_type.starts_with("application/json") {
+            return Err(self.fail(
+                format!(
+                    "{} answered with Content-Type {:?}; expected application/json",
+                    self.request.line(),
+                    content_type
+                ),
+                expected,
+            ));
+        }
+        serde_json::from_slice(&self.body).map_err(|e| {
+            self.fail(format!("{} answered a body that is not valid JSON ({e})", self.request.line()), expected)
+        })
+    }
+
+    /// Requires the contract's error answer: `status`, and a JSON object
+    /// `{"error": "…"}` whose message is not empty.
+    pub fn expect_error(&self, status: u16, expected: &str) -> Result<(), Failure> {
+        self.expect_status(status, expected)?;
+        let body = self.expect_json(expected)?;
+        match body.get("error").and_then(Value::as_str) {
+            Some(message) if !message.trim().is_empty() => Ok(()),
+            _ => Err(self.fail(
+                format!("{} answered {status} without an \"error\" message in its JSON body", self.request.line()),
+                expected,
+            )),
+        }
+    }
+}
+
+/// A body as text, cut short when it is long.
+fn show_body(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(SHOWN_BODY_BYTES)]).into_owned();
+    let mut out = text.trim_end_matches('\n').to_owned();
+    if body.len() > SHOWN_BODY_BYTES {
+        out += &format!("… ({} bytes in all)", body.len());
+    }
+    out + "\n"
+}
+
+/// An error and its causes on one line: reqwest's own message is often just
+/// "error sending request".
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        out += &format!(": {cause}");
+        source = cause.source();
+    }
+    out
+}

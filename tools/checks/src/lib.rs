@@ -1,0 +1,40 @@
+//! The course's checks, written once.
+//!
+//! Every chapter's exercise and its solution run the same suite from this
+//! crate, and the course runner runs it against any server at a URL. A check
+//! is black-box: it talks to a server over real TCP, as a browser or `curl`
+//! would, and when it fails it says what it sent, what it expected, what came
+//! back, which section of the book to read and what to try.
+//!
+//! A map of the crate:
+//! - [`check`]: what a check *is* — name, stage, book section, hints, body —
+//!   and what a chapter's suite is.
+//! - [`target`]: the server under test, at an address.
+//! - [`failure`]: the transcript a failing check hands back.
+//! - [`http`]: an HTTP client that records each exchange as `curl -v` shows it.
+//! - [`harness`]: runs a suite as a `cargo test` binary (libtest-mimic): one
+//!   result per check, in stage order, with the server's panics attached.
+//! - [`chapter01`]: the checks of chapter 1, "HTTP: request and response".
+
+pub mod chapter01;
+pub mod check;
+pub mod failure;
+pub mod harness;
+pub mod http;
+pub mod target;
+
+pub use check::{Chapter, Check, Needs, Section, Stage, Tunables};
+pub use failure::Failure;
+pub use harness::{run_in_process, run_remote};
+pub use target::Target;
+
+/// Every chapter that has checks, in book order.
+pub const CHAPTERS: &[&Chapter] = &[&chapter01::CHAPTER];
+
+/// Finds a chapter by number (`1`) or folder slug (`01-http`).
+pub fn chapter(key: &str) -> Option<&'static Chapter> {
+    CHAPTERS
+        .iter()
+        .copied()
+        .find(|c| c.slug == key || c.number.to_string() == key || format!("{:02}", c.number) == key)
+}
