@@ -1,12 +1,25 @@
-//! Chapter 1's solution: the task board's JSON API over plain HTTP.
+//! # Exercise 1: the task board's JSON API
 //!
-//! Read along with the book's chapter 1, "HTTP: request and response"
-//! (`book/src/ch01-http.md`), whose last section walks through this code.
+//! Build the HTTP API of chapter 1, "HTTP: request and response":
+//! <../../../book/src/ch01-http.md> (or `http://localhost:4000/ch01-http.html`
+//! when the book is served locally).
 //!
-//! - [`board`]: the tasks, the columns, and the shared state that holds them.
-//! - [`api`]: one handler per route — what each request gets back.
-//! - [`error`]: the contract's JSON errors, and the extractor that turns
-//!   axum's plain-text rejections into them.
+//! The routes are wired up below; the `todo!()`s in `board.rs`, `api.rs` and
+//! `error.rs` are yours. Work through them in the order the checks run:
+//!
+//! ```sh
+//! cargo test -p ex01-http          # every check, stage by stage
+//! cargo test -p ex01-http s2_      # only stage 2
+//! cargo run -p ex01-http           # serve on localhost:3000, then poke it with curl
+//! ```
+//!
+//! A failing check prints what it sent, what it expected, what came back,
+//! the book section to read and a hint. When it's all green, compare with
+//! `solutions/01-http` (`diff -r exercises/01-http solutions/01-http`).
+
+// The stubs don't use their parameters yet. Delete this line once every
+// `todo!()` is gone, and let the compiler point at anything left unused.
+#![allow(unused_variables, dead_code)]
 
 pub mod api;
 pub mod board;
@@ -31,12 +44,14 @@ impl Config {
     }
 }
 
-/// The routes of the API, ready to serve. Tests can build the app without
-/// a process or a port.
+/// The routes of the API, ready to serve.
 pub fn app(_config: Config) -> Router {
     Router::new()
         .route("/boards/{board}/tasks", get(api::list_tasks).post(api::create_task))
-        .route("/boards/{board}/tasks/{task}", get(api::get_task).patch(api::move_task).delete(api::delete_task))
+        .route(
+            "/boards/{board}/tasks/{task}",
+            get(api::get_task).patch(api::move_task).delete(api::delete_task),
+        )
         .with_state(Boards::default())
 }
 

@@ -53,7 +53,9 @@ impl Boards {
     /// The tasks of `board`, oldest first. A board nobody has written to is
     /// empty, and reading it creates nothing.
     pub fn list(&self, board: &str) -> Vec<Task> {
-        self.with_boards(|boards| boards.get(board).map(|b| b.tasks.values().cloned().collect()).unwrap_or_default())
+        self.with_boards(|boards| {
+            boards.get(board).map(|b| b.tasks.values().cloned().collect()).unwrap_or_default()
+        })
     }
 
     /// Adds a task in `todo`. Numbering and inserting happen under one lock,

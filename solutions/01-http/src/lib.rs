@@ -36,7 +36,10 @@ impl Config {
 pub fn app(_config: Config) -> Router {
     Router::new()
         .route("/boards/{board}/tasks", get(api::list_tasks).post(api::create_task))
-        .route("/boards/{board}/tasks/{task}", get(api::get_task).patch(api::move_task).delete(api::delete_task))
+        .route(
+            "/boards/{board}/tasks/{task}",
+            get(api::get_task).patch(api::move_task).delete(api::delete_task),
+        )
         .with_state(Boards::default())
 }
 

@@ -30,9 +30,11 @@ const ERRORS: Stage = Stage { number: 5, slug: "errors", title: "Reject bad inpu
 const DELETING: Stage = Stage { number: 6, slug: "deleting", title: "Delete a task" };
 const SHARING: Stage = Stage { number: 7, slug: "sharing", title: "Boards and concurrency" };
 
-const LISTING_SECTION: Section = Section { page: PAGE, anchor: "listing-a-boards-tasks", title: "Listing a board's tasks" };
+const LISTING_SECTION: Section =
+    Section { page: PAGE, anchor: "listing-a-boards-tasks", title: "Listing a board's tasks" };
 const CREATING_SECTION: Section = Section { page: PAGE, anchor: "creating-a-task", title: "Creating a task" };
-const READING_SECTION: Section = Section { page: PAGE, anchor: "reading-one-task", title: "Reading one task" };
+const READING_SECTION: Section =
+    Section { page: PAGE, anchor: "reading-one-task", title: "Reading one task" };
 const MOVING_SECTION: Section = Section { page: PAGE, anchor: "moving-a-task", title: "Moving a task" };
 const ERRORS_SECTION: Section =
     Section { page: PAGE, anchor: "errors-the-client-can-act-on", title: "Errors the client can act on" };
@@ -69,10 +71,8 @@ const CHECKS: &[Check] = &[
         name: "creating_a_task_answers_with_its_location",
         stage: CREATING,
         section: CREATING_SECTION,
-        hints: &[
-            "`201 Created` tells the client where the new resource lives: a `Location` header with \
-             the task's path, `/boards/{board}/tasks/{task}`.",
-        ],
+        hints: &["`201 Created` tells the client where the new resource lives: a `Location` header with \
+             the task's path, `/boards/{board}/tasks/{task}`."],
         needs: Needs::Address,
         body: |t| Box::pin(creating_a_task_answers_with_its_location(t)),
     },
@@ -90,10 +90,8 @@ const CHECKS: &[Check] = &[
         name: "created_tasks_are_listed_in_creation_order",
         stage: CREATING,
         section: CREATING_SECTION,
-        hints: &[
-            "Store a board's tasks in the order they were created (a `Vec`, or a `BTreeMap` keyed \
-             by number — not a `HashMap`, whose order is arbitrary).",
-        ],
+        hints: &["Store a board's tasks in the order they were created (a `Vec`, or a `BTreeMap` keyed \
+             by number — not a `HashMap`, whose order is arbitrary)."],
         needs: Needs::Address,
         body: |t| Box::pin(created_tasks_are_listed_in_creation_order(t)),
     },
@@ -121,10 +119,8 @@ const CHECKS: &[Check] = &[
         name: "moving_a_task_answers_200_with_the_task_in_its_new_column",
         stage: MOVING,
         section: MOVING_SECTION,
-        hints: &[
-            "`PATCH` carries `{\"column\": \"doing\"}`: set the task's column and answer `200` with \
-             the whole task.",
-        ],
+        hints: &["`PATCH` carries `{\"column\": \"doing\"}`: set the task's column and answer `200` with \
+             the whole task."],
         needs: Needs::Address,
         body: |t| Box::pin(moving_a_task_answers_200_with_the_task_in_its_new_column(t)),
     },
@@ -132,9 +128,7 @@ const CHECKS: &[Check] = &[
         name: "a_moved_task_stays_moved",
         stage: MOVING,
         section: MOVING_SECTION,
-        hints: &[
-            "Change the task *in the shared state*, not a copy of it: `get_mut` on the board's tasks.",
-        ],
+        hints: &["Change the task *in the shared state*, not a copy of it: `get_mut` on the board's tasks."],
         needs: Needs::Address,
         body: |t| Box::pin(a_moved_task_stays_moved(t)),
     },
@@ -154,11 +148,9 @@ const CHECKS: &[Check] = &[
         name: "a_missing_title_is_422_with_a_json_error",
         stage: ERRORS,
         section: ERRORS_SECTION,
-        hints: &[
-            "axum's `Json` rejects `{}` for a struct with a `title` field as a `JsonDataError` \
+        hints: &["axum's `Json` rejects `{}` for a struct with a `title` field as a `JsonDataError` \
              (status 422) with a plain-text body. Map every `JsonRejection` to the contract's JSON \
-             error, keeping its status: see the `ApiJson` extractor.",
-        ],
+             error, keeping its status: see the `ApiJson` extractor."],
         needs: Needs::Address,
         body: |t| Box::pin(a_missing_title_is_422_with_a_json_error(t)),
     },
@@ -166,10 +158,8 @@ const CHECKS: &[Check] = &[
         name: "an_unknown_column_is_422_with_a_json_error",
         stage: ERRORS,
         section: ERRORS_SECTION,
-        hints: &[
-            "Make the column an enum with `#[serde(rename_all = \"lowercase\")]`: serde then rejects \
-             `\"blocked\"` for you, as a `JsonDataError` (422).",
-        ],
+        hints: &["Make the column an enum with `#[serde(rename_all = \"lowercase\")]`: serde then rejects \
+             `\"blocked\"` for you, as a `JsonDataError` (422)."],
         needs: Needs::Address,
         body: |t| Box::pin(an_unknown_column_is_422_with_a_json_error(t)),
     },
@@ -177,10 +167,8 @@ const CHECKS: &[Check] = &[
         name: "malformed_json_is_400_with_a_json_error",
         stage: ERRORS,
         section: ERRORS_SECTION,
-        hints: &[
-            "A body that isn't valid JSON is a `JsonSyntaxError` rejection (status 400). Answer it \
-             as `{\"error\": \"…\"}`, not axum's plain text.",
-        ],
+        hints: &["A body that isn't valid JSON is a `JsonSyntaxError` rejection (status 400). Answer it \
+             as `{\"error\": \"…\"}`, not axum's plain text."],
         needs: Needs::Address,
         body: |t| Box::pin(malformed_json_is_400_with_a_json_error(t)),
     },
@@ -188,10 +176,8 @@ const CHECKS: &[Check] = &[
         name: "a_body_that_is_not_json_is_415_with_a_json_error",
         stage: ERRORS,
         section: ERRORS_SECTION,
-        hints: &[
-            "`curl -d` sends `Content-Type: application/x-www-form-urlencoded`. axum's `Json` refuses \
-             it with `MissingJsonContentType` (status 415): map it to a JSON error too.",
-        ],
+        hints: &["`curl -d` sends `Content-Type: application/x-www-form-urlencoded`. axum's `Json` refuses \
+             it with `MissingJsonContentType` (status 415): map it to a JSON error too."],
         needs: Needs::Address,
         body: |t| Box::pin(a_body_that_is_not_json_is_415_with_a_json_error(t)),
     },
@@ -199,10 +185,8 @@ const CHECKS: &[Check] = &[
         name: "deleting_a_task_answers_204_then_it_is_gone",
         stage: DELETING,
         section: DELETING_SECTION,
-        hints: &[
-            "Answer `StatusCode::NO_CONTENT` with no body; afterwards the task is 404 everywhere, \
-             including a second `DELETE`.",
-        ],
+        hints: &["Answer `StatusCode::NO_CONTENT` with no body; afterwards the task is 404 everywhere, \
+             including a second `DELETE`."],
         needs: Needs::Address,
         body: |t| Box::pin(deleting_a_task_answers_204_then_it_is_gone(t)),
     },
@@ -210,10 +194,8 @@ const CHECKS: &[Check] = &[
         name: "ids_are_not_reused_after_a_delete",
         stage: DELETING,
         section: DELETING_SECTION,
-        hints: &[
-            "Don't derive the next id from the number of tasks: after deleting `task-2` of two, the \
-             next task is `task-3`, or a client holding `task-2` would now point at a different task.",
-        ],
+        hints: &["Don't derive the next id from the number of tasks: after deleting `task-2` of two, the \
+             next task is `task-3`, or a client holding `task-2` would now point at a different task."],
         needs: Needs::Address,
         body: |t| Box::pin(ids_are_not_reused_after_a_delete(t)),
     },
@@ -221,10 +203,8 @@ const CHECKS: &[Check] = &[
         name: "boards_are_isolated",
         stage: SHARING,
         section: SHARING_SECTION,
-        hints: &[
-            "Key the state by board: `HashMap<String, Board>`, each `Board` with its own tasks and \
-             its own counter.",
-        ],
+        hints: &["Key the state by board: `HashMap<String, Board>`, each `Board` with its own tasks and \
+             its own counter."],
         needs: Needs::Address,
         body: |t| Box::pin(boards_are_isolated(t)),
     },
@@ -232,10 +212,8 @@ const CHECKS: &[Check] = &[
         name: "concurrent_creates_get_distinct_ids_and_none_are_lost",
         stage: SHARING,
         section: SHARING_SECTION,
-        hints: &[
-            "Take the next id and insert the task under *one* lock: two requests that both read \
-             \"next is 7\" before either writes would both create `task-7`.",
-        ],
+        hints: &["Take the next id and insert the task under *one* lock: two requests that both read \
+             \"next is 7\" before either writes would both create `task-7`."],
         needs: Needs::Address,
         body: |t| Box::pin(concurrent_creates_get_distinct_ids_and_none_are_lost(t)),
     },
@@ -262,7 +240,8 @@ async fn empty_board_lists_no_tasks(t: Target) -> Result<(), Failure> {
 async fn creating_a_task_answers_201_with_the_task(t: Target) -> Result<(), Failure> {
     let board = t.board(1);
     let exchange = post_task(&t, &board, "Design login page").await?;
-    let expected = r#"201 Created with the task: {"id":"task-1","title":"Design login page","column":"todo"}"#;
+    let expected =
+        r#"201 Created with the task: {"id":"task-1","title":"Design login page","column":"todo"}"#;
     exchange.expect_status(201, expected)?;
     let task = exchange.expect_json(expected)?;
     expect_task(&exchange, &task, "task-1", "Design login page", "todo", expected)
@@ -276,7 +255,9 @@ async fn creating_a_task_answers_with_its_location(t: Target) -> Result<(), Fail
     exchange.expect_status(201, &expected)?;
     match exchange.header("location") {
         Some(got) if got == location => Ok(()),
-        Some(got) => Err(exchange.fail(format!("the Location header is {got:?}; expected {location:?}"), expected)),
+        Some(got) => {
+            Err(exchange.fail(format!("the Location header is {got:?}; expected {location:?}"), expected))
+        }
         None => Err(exchange.fail("the 201 response has no Location header", expected)),
     }
 }
@@ -286,7 +267,8 @@ async fn task_ids_count_up_from_1_per_board(t: Target) -> Result<(), Failure> {
     for (n, title) in ["Design login page", "Write the API"].iter().enumerate() {
         let exchange = post_task(&t, &board, title).await?;
         let id = format!("task-{}", n + 1);
-        let expected = format!("201 Created with a task whose id is {id:?} (task number {} on this board)", n + 1);
+        let expected =
+            format!("201 Created with a task whose id is {id:?} (task number {} on this board)", n + 1);
         exchange.expect_status(201, &expected)?;
         let task = exchange.expect_json(&expected)?;
         expect_task(&exchange, &task, &id, title, "todo", &expected)?;
@@ -380,7 +362,12 @@ async fn a_moved_task_stays_moved(t: Target) -> Result<(), Failure> {
         json!({"id": "task-1", "title": "Design login page", "column": "todo"}),
         json!({"id": "task-2", "title": "Write the API", "column": "done"}),
     ];
-    expect_tasks(&exchange, &tasks, &want, "the list shows task-2 in \"done\" and task-1 untouched in \"todo\"")
+    expect_tasks(
+        &exchange,
+        &tasks,
+        &want,
+        "the list shows task-2 in \"done\" and task-1 untouched in \"todo\"",
+    )
 }
 
 // ---------------------------------------------------------------------------
@@ -417,7 +404,8 @@ async fn a_missing_title_is_422_with_a_json_error(t: Target) -> Result<(), Failu
 async fn an_unknown_column_is_422_with_a_json_error(t: Target) -> Result<(), Failure> {
     let board = t.board(1);
     let task = create_task(&t, &board, "Design login page").await?;
-    let expected = r#"422 Unprocessable Entity with {"error": "…"}: the columns are "todo", "doing" and "done""#;
+    let expected =
+        r#"422 Unprocessable Entity with {"error": "…"}: the columns are "todo", "doing" and "done""#;
     for column in ["blocked", "Done", ""] {
         move_task(&t, &board, "task-1", column).await?.expect_error(422, expected)?;
     }
@@ -445,7 +433,8 @@ async fn malformed_json_is_400_with_a_json_error(t: Target) -> Result<(), Failur
 
 async fn a_body_that_is_not_json_is_415_with_a_json_error(t: Target) -> Result<(), Failure> {
     let board = t.board(1);
-    let expected = r#"415 Unsupported Media Type with {"error": "…"}: the body must be sent as application/json"#;
+    let expected =
+        r#"415 Unsupported Media Type with {"error": "…"}: the body must be sent as application/json"#;
     // What `curl -d '{"title":"x"}'` sends when you forget the header.
     t.request("POST", format!("/boards/{board}/tasks"))
         .body("application/x-www-form-urlencoded", r#"{"title":"Design login page"}"#)
@@ -511,10 +500,18 @@ async fn boards_are_isolated(t: Target) -> Result<(), Failure> {
 
     let gone = format!("404 Not Found: task-2 exists on {one}, not on {two}");
     t.request("GET", format!("/boards/{two}/tasks/task-2")).send().await?.expect_error(404, &gone)?;
-    t.request("DELETE", format!("/boards/{two}/tasks/task-1")).send().await?.expect_status(204, "204 No Content")?;
+    t.request("DELETE", format!("/boards/{two}/tasks/task-1"))
+        .send()
+        .await?
+        .expect_status(204, "204 No Content")?;
     let (exchange, tasks) = list_tasks(&t, &one).await?;
     let want = [a, json!({"id": "task-2", "title": "Write the API", "column": "todo"})];
-    expect_tasks(&exchange, &tasks, &want, &format!("{one} keeps its two tasks when {two}'s task-1 is deleted"))?;
+    expect_tasks(
+        &exchange,
+        &tasks,
+        &want,
+        &format!("{one} keeps its two tasks when {two}'s task-1 is deleted"),
+    )?;
     expect_board_unchanged(&t, &two, &[]).await
 }
 
@@ -567,7 +564,10 @@ async fn post_task(t: &Target, board: &str, title: &str) -> Result<Exchange, Fai
 }
 
 async fn move_task(t: &Target, board: &str, task: &str, column: &str) -> Result<Exchange, Failure> {
-    t.request("PATCH", format!("/boards/{board}/tasks/{task}")).json(&json!({ "column": column })).send().await
+    t.request("PATCH", format!("/boards/{board}/tasks/{task}"))
+        .json(&json!({ "column": column }))
+        .send()
+        .await
 }
 
 /// Creates a task a check needs as a starting point, and returns it.
@@ -615,10 +615,7 @@ fn expect_task(
     if same_task(task, &want) {
         return Ok(());
     }
-    let field = ["id", "title", "column"]
-        .into_iter()
-        .find(|f| task.get(f) != want.get(f))
-        .unwrap_or("id");
+    let field = ["id", "title", "column"].into_iter().find(|f| task.get(f) != want.get(f)).unwrap_or("id");
     Err(exchange.fail(
         format!("the task's {field:?} is {}; expected {}", show(task.get(field)), want[field]),
         expected,

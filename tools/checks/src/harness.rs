@@ -48,8 +48,9 @@ const SERVER_THREAD: &str = "server:";
 const CHECK_THREAD: &str = "check:";
 
 /// Starts the learner's server on a listener, with the chapter's tunables.
-pub type StartServer =
-    Arc<dyn Fn(TcpListener, Tunables) -> Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> + Send + Sync>;
+pub type StartServer = Arc<
+    dyn Fn(TcpListener, Tunables) -> Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> + Send + Sync,
+>;
 
 /// Where the server under test comes from.
 #[derive(Clone)]
@@ -101,7 +102,7 @@ impl Report {
         let mut out = self.failure.to_string();
         if !self.server_panics.is_empty() {
             out.push('\n');
-            let _ = write_block(&mut out, "your server panicked", &self.server_panics.join("\n"));
+            let _ = write_block(&mut out, "your server panicked", &distinct_panics(&self.server_panics));
         }
         if let Some(ended) = &self.server_ended {
             out.push('\n');
@@ -111,7 +112,8 @@ impl Report {
         out += &format!("\n  read: \"{}\" in {}\n", section.title, section.source());
         let hints = self.check.hints;
         for (i, hint) in hints.iter().take(hints_shown.max(1)).enumerate() {
-            let label = if hints.len() > 1 { format!("hint {} of {}", i + 1, hints.len()) } else { "hint".into() };
+            let label =
+                if hints.len() > 1 { format!("hint {} of {}", i + 1, hints.len()) } else { "hint".into() };
             out += &format!("  {label}: {hint}\n");
         }
         if hints.len() > hints_shown.max(1) {
@@ -119,6 +121,26 @@ impl Report {
         }
         out
     }
+}
+
+/// The server's panics, each different one once, with how often it happened.
+fn distinct_panics(panics: &[String]) -> String {
+    let mut distinct: Vec<(&String, usize)> = Vec::new();
+    for panic in panics {
+        match distinct.iter_mut().find(|(p, _)| *p == panic) {
+            Some((_, count)) => *count += 1,
+            None => distinct.push((panic, 1)),
+        }
+    }
+    let lines: Vec<String> = distinct
+        .into_iter()
+        .map(
+            |(panic, count)| {
+                if count > 1 { format!("{panic}\n(and {} more times)", count - 1) } else { panic.clone() }
+            },
+        )
+        .collect();
+    lines.join("\n")
 }
 
 /// Runs `chapter`'s checks against servers started by `start`, one fresh
@@ -158,7 +180,8 @@ pub fn run_suite(chapter: &'static Chapter, server: Server, mut args: Arguments)
         let (send, receive) = mpsc::channel::<Verdict>();
         let report_file = report_file.clone();
         let trial = Trial::ignorable_test(check.test_name(), move || {
-            let verdict = receive.recv().unwrap_or_else(|_| stuck(check, "the check ended without a verdict"));
+            let verdict =
+                receive.recv().unwrap_or_else(|_| stuck(check, "the check ended without a verdict"));
             if let Some(path) = &report_file {
                 append_report(path, chapter, check, &verdict, hints_shown);
             }
@@ -198,9 +221,10 @@ pub fn run_check(chapter: &Chapter, check: &'static Check, server: &Server, inde
     let tunables = chapter.tunables;
     let server = server.clone();
     let (send, receive) = mpsc::channel();
-    let spawned = std::thread::Builder::new().name(format!("{CHECK_THREAD}{}", check.name)).spawn(move || {
-        let _ = send.send(run_check_on_this_thread(check, &server, tunables, index));
-    });
+    let spawned =
+        std::thread::Builder::new().name(format!("{CHECK_THREAD}{}", check.name)).spawn(move || {
+            let _ = send.send(run_check_on_this_thread(check, &server, tunables, index));
+        });
     if let Err(e) = spawned {
         return stuck(check, &format!("could not start a thread for the check: {e}"));
     }
@@ -221,7 +245,12 @@ pub fn run_check(chapter: &Chapter, check: &'static Check, server: &Server, inde
     }
 }
 
-fn run_check_on_this_thread(check: &'static Check, server: &Server, tunables: Tunables, index: usize) -> Verdict {
+fn run_check_on_this_thread(
+    check: &'static Check,
+    server: &Server,
+    tunables: Tunables,
+    index: usize,
+) -> Verdict {
     let thread_name = format!("{SERVER_THREAD}{}", check.name);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -277,7 +306,13 @@ fn stuck(check: &'static Check, why: &str) -> Verdict {
     }))
 }
 
-fn append_report(path: &Mutex<std::ffi::OsString>, chapter: &Chapter, check: &Check, verdict: &Verdict, hints: usize) {
+fn append_report(
+    path: &Mutex<std::ffi::OsString>,
+    chapter: &Chapter,
+    check: &Check,
+    verdict: &Verdict,
+    hints: usize,
+) {
     let (outcome, informative, message) = match verdict {
         Verdict::Passed => ("passed", true, String::new()),
         Verdict::Skipped(reason) => ("skipped", true, (*reason).to_owned()),

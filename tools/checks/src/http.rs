@@ -94,6 +94,7 @@ impl Request {
         let no_answer = |why: String| {
             Failure::no_answer(format!("{} got no response: {why}", self.line()))
                 .sent(sent.clone())
+                .expected("an HTTP response")
                 .got("(no response)")
         };
         let client = reqwest::Client::builder()
@@ -120,8 +121,12 @@ impl Request {
         };
         match tokio::time::timeout(ANSWER_TIMEOUT, exchange).await {
             Err(_) => Err(no_answer(format!("nothing within {} s", ANSWER_TIMEOUT.as_secs()))),
-            Ok(Err(e)) if e.is_connect() => Err(no_answer("nothing is listening (connection refused)".into())),
-            Ok(Err(e)) => Err(no_answer(format!("the connection closed before a full response ({})", error_chain(&e)))),
+            Ok(Err(e)) if e.is_connect() => {
+                Err(no_answer("nothing is listening (connection refused)".into()))
+            }
+            Ok(Err(e)) => {
+                Err(no_answer(format!("the connection closed before a full response ({})", root_cause(&e))))
+            }
             Ok(Ok(exchange)) => Ok(exchange),
         }
     }
@@ -192,7 +197,10 @@ impl Exchange {
             ));
         }
         serde_json::from_slice(&self.body).map_err(|e| {
-            self.fail(format!("{} answered a body that is not valid JSON ({e})", self.request.line()), expected)
+            self.fail(
+                format!("{} answered a body that is not valid JSON ({e})", self.request.line()),
+                expected,
+            )
         })
     }
 
@@ -204,7 +212,10 @@ impl Exchange {
         match body.get("error").and_then(Value::as_str) {
             Some(message) if !message.trim().is_empty() => Ok(()),
             _ => Err(self.fail(
-                format!("{} answered {status} without an \"error\" message in its JSON body", self.request.line()),
+                format!(
+                    "{} answered {status} without an \"error\" message in its JSON body",
+                    self.request.line()
+                ),
                 expected,
             )),
         }
@@ -221,14 +232,12 @@ fn show_body(body: &[u8]) -> String {
     out + "\n"
 }
 
-/// An error and its causes on one line: reqwest's own message is often just
-/// "error sending request".
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut out = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        out += &format!(": {cause}");
-        source = cause.source();
+/// The innermost cause of an error: reqwest's own message is just "error
+/// sending request for url (…)", hyper's underneath says what happened.
+fn root_cause(error: &dyn std::error::Error) -> String {
+    let mut cause = error;
+    while let Some(source) = cause.source() {
+        cause = source;
     }
-    out
+    cause.to_string()
 }

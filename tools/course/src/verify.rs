@@ -1,0 +1,90 @@
+//! The gate: proves, check by check, that every exercise stub fails and every
+//! solution passes, so a learner's green run means something.
+//!
+//! For each chapter it runs the stub's and the solution's check binaries and
+//! requires:
+//! - both ran exactly the checks the registry lists, no more, no less;
+//! - every check *fails* on the stub, with a message that points at what is
+//!   missing (a mismatch or the stub's `todo!()` message, not a bare
+//!   "connection closed");
+//! - every check *passes* on the solution.
+
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use course_checks::Chapter;
+
+use crate::cargo_test::{Run, run_checks};
+
+pub fn run(keys: &[String]) -> Result<ExitCode> {
+    let chapters = select(keys)?;
+    let mut problems = 0;
+    for chapter in chapters {
+        println!("chapter {} ({}): {}", chapter.number, chapter.slug, chapter.title);
+        let stub = run_checks(&chapter.exercise_package())?;
+        let solution = run_checks(&chapter.solution_package())?;
+        problems += judge(chapter, &stub, &solution);
+    }
+    if problems == 0 {
+        println!("verify: every check fails on its stub and passes on its solution");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("verify: {problems} problem(s)");
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn select(keys: &[String]) -> Result<Vec<&'static Chapter>> {
+    if keys.is_empty() {
+        return Ok(course_checks::CHAPTERS.to_vec());
+    }
+    keys.iter()
+        .map(|key| match course_checks::chapter(key) {
+            Some(chapter) => Ok(chapter),
+            None => bail!("no chapter {key:?} has checks"),
+        })
+        .collect()
+}
+
+/// Prints a line per check and returns how many problems there are.
+fn judge(chapter: &Chapter, stub: &Run, solution: &Run) -> usize {
+    let mut problems = 0;
+    for (who, run) in [("stub", stub), ("solution", solution)] {
+        if let Some(error) = &run.build_error {
+            println!("  ✗ the {who}'s checks did not run:\n{error}");
+            problems += 1;
+        }
+    }
+    let registry: BTreeSet<&str> = chapter.checks.iter().map(|c| c.name).collect();
+    for (who, run) in [("stub", stub), ("solution", solution)] {
+        let ran: BTreeSet<&str> = run.results.keys().map(String::as_str).collect();
+        for extra in ran.difference(&registry) {
+            println!("  ✗ the {who} ran {extra}, which the registry does not list");
+            problems += 1;
+        }
+    }
+    for check in chapter.checks_in_order() {
+        let verdict = match (stub.results.get(check.name), solution.results.get(check.name)) {
+            (None, _) | (_, None) => Err("did not run on both the stub and the solution".to_owned()),
+            (Some(s), _) if s.outcome != "failed" => {
+                Err(format!("{} on the stub: it cannot catch anything", s.outcome))
+            }
+            (Some(s), _) if !s.informative => {
+                Err(format!("fails on the stub without pointing at what is missing:\n{}", s.message))
+            }
+            (_, Some(s)) if s.outcome != "passed" => {
+                Err(format!("{} on the solution:\n{}", s.outcome, s.message))
+            }
+            (Some(_), Some(_)) => Ok(()),
+        };
+        match verdict {
+            Ok(()) => println!("  ✓ {}: fails on the stub, passes on the solution", check.test_name()),
+            Err(why) => {
+                println!("  ✗ {}: {why}", check.test_name());
+                problems += 1;
+            }
+        }
+    }
+    problems
+}
