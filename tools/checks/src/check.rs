@@ -81,6 +81,10 @@ pub enum Needs {
     /// The short tunables of [`Chapter::tunables`] (e.g. a keep-alive every
     /// 200 ms). Against a server at a URL the check is skipped with this reason.
     Tunables(&'static str),
+    /// Calls a function of the learner's crate directly (a parser, a codec),
+    /// handed over in [`crate::Locals`]. Against a server at a URL the check
+    /// is skipped with this reason.
+    Code(&'static str),
 }
 
 /// The knobs every server of the course takes (see the book's conventions).

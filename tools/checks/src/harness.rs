@@ -29,7 +29,7 @@ use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use tokio::net::TcpListener;
 
 use crate::failure::write_block;
-use crate::{Chapter, Check, Failure, Needs, Target, Tunables};
+use crate::{Chapter, Check, Failure, Locals, Needs, Target, Tunables};
 
 /// A check that has not finished after this long is reported as stuck. It
 /// only keeps a blocked server from hanging the run.
@@ -55,8 +55,9 @@ pub type StartServer = Arc<
 /// Where the server under test comes from.
 #[derive(Clone)]
 pub enum Server {
-    /// Start a fresh one for each check, in this process.
-    InProcess(StartServer),
+    /// Start a fresh one for each check, in this process; unit-level checks
+    /// find the learner's functions in the [`Locals`].
+    InProcess(StartServer, Locals),
     /// A server that is already running, shared by all checks.
     Remote { addr: SocketAddr, run_id: String },
 }
@@ -64,7 +65,7 @@ pub enum Server {
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Server::InProcess(_) => f.write_str("Server::InProcess"),
+            Server::InProcess(..) => f.write_str("Server::InProcess"),
             Server::Remote { addr, .. } => write!(f, "Server::Remote({addr})"),
         }
     }
@@ -151,8 +152,18 @@ where
     F: Fn(TcpListener, Tunables) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = std::io::Result<()>> + Send + 'static,
 {
+    run_in_process_with(chapter, start, Locals::new())
+}
+
+/// Like [`run_in_process`], and hands the learner's functions in `locals` to
+/// the chapter's unit-level checks (see [`Needs::Code`]).
+pub fn run_in_process_with<F, Fut>(chapter: &'static Chapter, start: F, locals: Locals) -> ExitCode
+where
+    F: Fn(TcpListener, Tunables) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = std::io::Result<()>> + Send + 'static,
+{
     let start: StartServer = Arc::new(move |listener, tunables| Box::pin(start(listener, tunables)));
-    run_suite(chapter, Server::InProcess(start), Arguments::from_args())
+    run_suite(chapter, Server::InProcess(start, locals), Arguments::from_args())
 }
 
 /// Runs `chapter`'s checks against the server already running at `addr`.
@@ -215,7 +226,7 @@ pub fn run_suite(chapter: &'static Chapter, server: Server, mut args: Arguments)
 
 /// Runs one check against `server` and judges it.
 pub fn run_check(chapter: &Chapter, check: &'static Check, server: &Server, index: usize) -> Verdict {
-    if let (Server::Remote { .. }, Needs::Tunables(reason)) = (server, check.needs) {
+    if let (Server::Remote { .. }, Needs::Tunables(reason) | Needs::Code(reason)) = (server, check.needs) {
         return Verdict::Skipped(reason);
     }
     let tunables = chapter.tunables;
@@ -264,7 +275,7 @@ fn run_check_on_this_thread(
     let (outcome, server_ended) = runtime.block_on(async {
         let (target, server_task) = match server {
             Server::Remote { addr, run_id } => (Target::remote(*addr, format!("-{run_id}{index}")), None),
-            Server::InProcess(start) => {
+            Server::InProcess(start, locals) => {
                 let listener = match TcpListener::bind("127.0.0.1:0").await {
                     Ok(listener) => listener,
                     Err(e) => return (Err(Failure::new(format!("could not bind 127.0.0.1:0: {e}"))), None),
@@ -273,7 +284,8 @@ fn run_check_on_this_thread(
                     Ok(addr) => addr,
                     Err(e) => return (Err(Failure::new(format!("no local address: {e}"))), None),
                 };
-                (Target::in_process(addr, tunables), Some(tokio::spawn(start(listener, tunables))))
+                let target = Target::in_process(addr, tunables, locals.clone());
+                (target, Some(tokio::spawn(start(listener, tunables))))
             }
         };
         let outcome = (check.body)(target).await;

@@ -25,8 +25,8 @@ pub mod target;
 
 pub use check::{Chapter, Check, Needs, Section, Stage, Tunables};
 pub use failure::Failure;
-pub use harness::{run_in_process, run_remote};
-pub use target::Target;
+pub use harness::{run_in_process, run_in_process_with, run_remote};
+pub use target::{Locals, Target};
 
 /// Every chapter that has checks, in book order.
 pub const CHAPTERS: &[&Chapter] = &[&chapter01::CHAPTER];

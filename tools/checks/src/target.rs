@@ -1,9 +1,12 @@
 //! The server under test.
 
+use std::any::{Any, TypeId, type_name};
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
-use crate::Tunables;
 use crate::http::Request;
+use crate::{Failure, Tunables};
 
 /// A server at an address, as one check sees it.
 ///
@@ -16,17 +19,30 @@ pub struct Target {
     addr: SocketAddr,
     tunables: Option<Tunables>,
     board_suffix: String,
+    locals: Locals,
 }
 
 impl Target {
     /// A fresh server of the check's own, started with `tunables`.
-    pub fn in_process(addr: SocketAddr, tunables: Tunables) -> Self {
-        Target { addr, tunables: Some(tunables), board_suffix: String::new() }
+    pub fn in_process(addr: SocketAddr, tunables: Tunables, locals: Locals) -> Self {
+        Target { addr, tunables: Some(tunables), board_suffix: String::new(), locals }
     }
 
     /// A shared server that someone else started, with its own defaults.
     pub fn remote(addr: SocketAddr, board_suffix: String) -> Self {
-        Target { addr, tunables: None, board_suffix }
+        Target { addr, tunables: None, board_suffix, locals: Locals::default() }
+    }
+
+    /// A function of the learner's crate that the test binary handed over
+    /// (see [`Locals`]); checks that use one declare [`crate::Needs::Code`].
+    pub fn local<T: Any + Send + Sync>(&self) -> Result<&T, Failure> {
+        self.locals.get::<T>().ok_or_else(|| {
+            Failure::new(format!(
+                "this check calls your code through {}, but tests/checks.rs did not hand it over \
+                 (Locals::new().with(…))",
+                type_name::<T>()
+            ))
+        })
     }
 
     /// The server's address.
@@ -47,5 +63,39 @@ impl Target {
     /// Starts an HTTP request to `path` (which starts with `/`).
     pub fn request(&self, method: &str, path: impl Into<String>) -> Request {
         Request::new(self.addr, method, path.into())
+    }
+}
+
+/// Functions of the learner's crate that unit-level checks call directly:
+/// a parser, a codec, `accept_key`. The test binary hands them over, each
+/// wrapped in a type the chapter's check module defines:
+///
+/// ```ignore
+/// let locals = Locals::new().with(chapter03::AcceptKey(server::accept_key));
+/// ```
+#[derive(Clone, Default)]
+pub struct Locals {
+    values: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+}
+
+impl Locals {
+    pub fn new() -> Self {
+        Locals::default()
+    }
+
+    /// Adds `value`; a check finds it with [`Target::local::<T>()`](Target::local).
+    pub fn with<T: Any + Send + Sync>(mut self, value: T) -> Self {
+        self.values.insert(TypeId::of::<T>(), Arc::new(value));
+        self
+    }
+
+    fn get<T: Any + Send + Sync>(&self) -> Option<&T> {
+        self.values.get(&TypeId::of::<T>())?.downcast_ref::<T>()
+    }
+}
+
+impl std::fmt::Debug for Locals {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Locals({} values)", self.values.len())
     }
 }
