@@ -118,7 +118,10 @@ impl Report {
             out += &format!("  {label}: {hint}\n");
         }
         if hints.len() > hints_shown.max(1) {
-            out += &format!("  (more hints: {HINTS_ENV}={} cargo test …)\n", hints_shown.max(1) + 1);
+            out += &format!(
+                "  (more hints: `cargo course hint`, or {HINTS_ENV}={} cargo test …)\n",
+                hints_shown.max(1) + 1
+            );
         }
         out
     }
@@ -169,8 +172,13 @@ where
 /// Runs `chapter`'s checks against the server already running at `addr`.
 /// Checks that need short tunables are skipped, with the reason.
 pub fn run_remote(chapter: &'static Chapter, addr: SocketAddr, args: Arguments) -> ExitCode {
-    let run_id = unique_run_id();
-    run_suite(chapter, Server::Remote { addr, run_id }, args)
+    run_suite(chapter, remote_server(addr), args)
+}
+
+/// A server already running at `addr`, shared by the checks of one run (the
+/// course runner's `check --url`).
+pub fn remote_server(addr: SocketAddr) -> Server {
+    Server::Remote { addr, run_id: unique_run_id() }
 }
 
 /// Runs a suite with libtest-mimic's arguments: filters, `--list`,

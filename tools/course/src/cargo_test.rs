@@ -4,7 +4,7 @@
 //! `COURSE_CHECK_REPORT`; reading that is sturdier than parsing test output.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result};
@@ -19,23 +19,33 @@ pub struct CheckResult {
     pub outcome: String,
     /// For a failure: whether its message points at what is missing.
     pub informative: bool,
+    /// For a failure, the whole transcript; for a skip, the reason.
     pub message: String,
 }
 
+impl CheckResult {
+    pub fn passed(&self) -> bool {
+        self.outcome == "passed"
+    }
+}
+
 /// The results of one run of a package's checks, by check name.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Run {
     pub results: BTreeMap<String, CheckResult>,
-    /// Set when cargo could not build or start the checks at all.
+    /// Set when cargo could not build or start the checks at all: the
+    /// compiler's errors.
     pub build_error: Option<String>,
 }
 
-/// Runs `cargo test -p <package> --test checks`, quietly, and collects the report.
-pub fn run_checks(package: &str) -> Result<Run> {
-    let report = report_path(package);
+/// Runs `cargo test -p <package> --test checks` in `root`, quietly, and
+/// collects the report.
+pub fn run_checks(root: &Path, package: &str) -> Result<Run> {
+    let report = std::env::temp_dir().join(format!("course-report-{package}-{}.jsonl", std::process::id()));
     let _ = std::fs::remove_file(&report);
-    let output = Command::new(env!("CARGO"))
+    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["test", "--quiet", "--package", package, "--test", "checks"])
+        .current_dir(root)
         .env(REPORT_ENV, &report)
         .stdin(Stdio::null())
         .output()
@@ -48,25 +58,16 @@ pub fn run_checks(package: &str) -> Result<Run> {
             serde_json::from_str(line).with_context(|| format!("reading the check report of {package}"))?;
         results.insert(result.check.clone(), result);
     }
-    let build_error = if results.is_empty() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        Some(
-            stderr
-                .lines()
-                .rev()
-                .take(30)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect::<Vec<_>>()
-                .join("\n"),
-        )
-    } else {
-        None
-    };
+    let build_error = results.is_empty().then(|| compiler_errors(&String::from_utf8_lossy(&output.stderr)));
     Ok(Run { results, build_error })
 }
 
-fn report_path(package: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("course-report-{package}-{}.jsonl", std::process::id()))
+/// The interesting part of cargo's output when the build failed: the errors,
+/// or the last lines when there are none.
+fn compiler_errors(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr.lines().collect();
+    match lines.iter().position(|l| l.starts_with("error")) {
+        Some(first) => lines[first..].iter().take(40).copied().collect::<Vec<_>>().join("\n"),
+        None => lines[lines.len().saturating_sub(30)..].join("\n"),
+    }
 }

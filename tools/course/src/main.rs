@@ -1,30 +1,111 @@
-//! `course`: the course runner.
+//! `course`: the course runner — where you are, what to do next, and your
+//! server's checks, without remembering a package name.
 //!
 //! ```sh
-//! cargo course verify     # the gate: every stub fails each check, every solution passes
+//! cargo course list            # every chapter's status and the next step
+//! cargo course check           # the current chapter's checks, stage by stage
+//! cargo course watch           # …re-run on every save, and move on when green
+//! cargo course hint            # one more hint for the first failing check
+//! cargo course check 1 --url http://localhost:8080   # any server, any language
+//! cargo course ws ws://localhost:3000/ws             # talk to a WebSocket server
+//! cargo course book            # serve the book on http://localhost:4000
 //! ```
 //!
-//! - [`cargo_test`]: runs a chapter's check binary with `cargo test` and
-//!   reads the per-check report it writes.
-//! - [`verify`]: the gate.
+//! One module per command; [`workspace`] knows where things are,
+//! [`cargo_test`] runs a chapter's checks through `cargo test`, [`progress`]
+//! turns the results into a status, [`term`] handles colour and spinners.
 
+mod book;
 mod cargo_test;
+mod check;
+mod hint;
+mod progress;
+mod reset;
+mod solution;
+mod term;
 mod verify;
+mod watch;
+mod workspace;
+mod ws_client;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::workspace::Workspace;
+
 /// The course runner for "Real-time web in Rust".
+///
+/// Exit codes: 0 when everything asked for passes, 1 when checks fail (or
+/// you answered no), 2 when the runner itself could not do its job.
 #[derive(Debug, Parser)]
-#[command(name = "course", version, about)]
+#[command(name = "course", version, about, long_about)]
 struct Cli {
+    /// Work on the solutions instead of your exercises (to see what "done"
+    /// looks like, or for instructors).
+    #[arg(long, global = true)]
+    solutions: bool,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Every chapter with its status — not started, N of M checks passing,
+    /// done — and the next thing to do. Runs every chapter's checks, so it
+    /// is never out of date.
+    #[command(alias = "progress")]
+    List,
+    /// Runs a chapter's checks, stage by stage, and shows the first failure's
+    /// transcript. Without a chapter: the first chapter that isn't done.
+    Check {
+        /// Chapter number (`1`) or folder slug (`01-http`).
+        chapter: Option<String>,
+        /// Check a server that is already running at this URL (any language):
+        /// e.g. `--url http://localhost:8080`. Checks that need the course's
+        /// short timings, or call your Rust code, are skipped with the reason.
+        #[arg(long, requires = "chapter")]
+        url: Option<String>,
+        /// Show every failure's transcript, not just the first.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Re-runs the current chapter's checks each time you save a file of its
+    /// exercise, and moves on to the next chapter when it goes green.
+    Watch,
+    /// Shows the hints of the first failing check: one more each time you ask.
+    Hint {
+        /// Chapter number or slug (default: the current chapter).
+        chapter: Option<String>,
+    },
+    /// Says where a chapter's solution and its walkthrough are.
+    Solution {
+        /// Chapter number or slug.
+        chapter: String,
+    },
+    /// Shows your exercise against the solution, as a diff.
+    Diff {
+        /// Chapter number or slug.
+        chapter: String,
+    },
+    /// Puts an exercise back as the course shipped it (asks first). Only that
+    /// exercise's folder changes.
+    Reset {
+        /// Chapter number or slug.
+        chapter: String,
+        /// The git revision to restore from.
+        #[arg(long, default_value = "HEAD")]
+        from: String,
+        /// Don't ask.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// A WebSocket client: prints messages and control frames as they arrive,
+    /// sends each line you type (`/ping`, `/close [code]` for control frames).
+    Ws {
+        /// e.g. `ws://localhost:3000/ws`
+        url: String,
+    },
     /// The gate the course keeps: for every chapter, each check fails on the
     /// exercise stub with a message that points at what is missing, passes on
     /// the solution, and both run the same set of checks. Run on an
@@ -33,17 +114,40 @@ enum Command {
         /// Only these chapters (number or slug, e.g. `1` or `01-http`).
         chapters: Vec<String>,
     },
+    /// Serves the book on http://localhost:4000 and rebuilds it as its files
+    /// change. The first run installs mdBook and its two preprocessors at the
+    /// versions the book is built with (about ten minutes of compiling).
+    Book {
+        /// Only install (or update) the mdBook tools; don't serve.
+        #[arg(long)]
+        install_only: bool,
+        /// Open the book in your web browser once it is served.
+        #[arg(long)]
+        open: bool,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let solutions = cli.solutions;
+    let workspace = || Workspace::find(solutions);
     let result = match cli.command {
+        Command::List => workspace().and_then(|w| progress::list(&w)),
+        Command::Check { chapter, url: Some(url), all } => check::run_url(&url, chapter.as_deref().unwrap_or("1"), all),
+        Command::Check { chapter, url: None, all } => workspace().and_then(|w| check::run(&w, chapter.as_deref(), all)),
+        Command::Watch => workspace().and_then(|w| watch::run(&w)),
+        Command::Hint { chapter } => workspace().and_then(|w| hint::run(&w, chapter.as_deref())),
+        Command::Solution { chapter } => workspace().and_then(|w| solution::where_is(&w, &chapter)),
+        Command::Diff { chapter } => workspace().and_then(|w| solution::diff(&w, &chapter)),
+        Command::Reset { chapter, from, yes } => workspace().and_then(|w| reset::run(&w, &chapter, &from, yes)),
+        Command::Ws { url } => ws_client::run(&url),
         Command::Verify { chapters } => verify::run(&chapters),
+        Command::Book { install_only, open } => book::run(install_only, open),
     };
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            anstream::eprintln!("{} {error:#}", term::paint(term::BAD, "error:"));
             ExitCode::from(2)
         }
     }

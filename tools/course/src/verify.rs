@@ -16,14 +16,16 @@ use anyhow::{Result, bail};
 use course_checks::Chapter;
 
 use crate::cargo_test::{Run, run_checks};
+use crate::workspace::Workspace;
 
 pub fn run(keys: &[String]) -> Result<ExitCode> {
+    let workspace = Workspace::find(false)?;
     let chapters = select(keys)?;
     let mut problems = 0;
     for chapter in chapters {
         println!("chapter {} ({}): {}", chapter.number, chapter.slug, chapter.title);
-        let stub = run_checks(&chapter.exercise_package())?;
-        let solution = run_checks(&chapter.solution_package())?;
+        let stub = run_checks(&workspace.root, &chapter.exercise_package())?;
+        let solution = run_checks(&workspace.root, &chapter.solution_package())?;
         problems += judge(chapter, &stub, &solution);
     }
     if problems == 0 {

@@ -1,0 +1,133 @@
+//! `course check`: a chapter's checks, stage by stage, with the transcript of
+//! the first failure — against the learner's exercise, or with `--url`
+//! against a server already running anywhere, written in any language.
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use course_checks::Chapter;
+use course_checks::harness::{self, Verdict};
+
+use crate::cargo_test::{CheckResult, Run};
+use crate::progress::{self, Progress, Status};
+use crate::term::{self, BAD, BOLD, DIM, GOOD, NOTE, paint};
+use crate::workspace::Workspace;
+
+/// Checks the learner's exercise for `chapter` (or the current chapter).
+pub fn run(workspace: &Workspace, chapter: Option<&str>, all: bool) -> Result<ExitCode> {
+    let progress = match chapter {
+        Some(key) => progress::measure(workspace, workspace.chapter(key)?)?,
+        None => match progress::current(workspace)? {
+            Some(progress) => progress,
+            None => {
+                anstream::println!("{}", paint(GOOD, "Every chapter with an exercise is done."));
+                return Ok(ExitCode::SUCCESS);
+            }
+        },
+    };
+    let folder = workspace.show(&workspace.exercise_dir(progress.chapter));
+    print_report(&progress, &folder, all);
+    if !progress.is_done() {
+        anstream::println!();
+        progress::print_next_step(workspace, &progress);
+    }
+    Ok(exit_code(&progress))
+}
+
+/// Checks the server at `url` against `chapter`'s checks. Checks that need
+/// the course's short tunables, or call the learner's Rust code, are skipped
+/// with the reason.
+pub fn run_url(url: &str, chapter: &str, all: bool) -> Result<ExitCode> {
+    let chapter = course_checks::chapter(chapter).with_context(|| format!("no chapter {chapter:?} has checks"))?;
+    let addr = resolve(url)?;
+    let server = harness::remote_server(addr);
+    let spinner = term::spinner(format!("chapter {}: checking {url}", chapter.number));
+    let mut results = BTreeMap::new();
+    for (index, check) in chapter.checks_in_order().into_iter().enumerate() {
+        spinner.set_message(format!("chapter {}: {}", chapter.number, check.name));
+        let result = match harness::run_check(chapter, check, &server, index) {
+            Verdict::Passed => result(check.name, "passed", ""),
+            Verdict::Skipped(reason) => result(check.name, "skipped", reason),
+            Verdict::Failed(report) => result(check.name, "failed", &report.render(1)),
+        };
+        results.insert(check.name.to_owned(), result);
+    }
+    spinner.finish_and_clear();
+    let total = chapter.checks.iter().filter(|c| results.get(c.name).is_some_and(|r| r.outcome != "skipped")).count();
+    let passing = results.values().filter(|r| r.passed()).count();
+    let status = if passing == total { Status::Done { total } } else { Status::Passing { passing, total } };
+    let progress = Progress { chapter, run: Run { results, build_error: None }, status };
+    print_report(&progress, url, all);
+    Ok(exit_code(&progress))
+}
+
+fn result(check: &str, outcome: &str, message: &str) -> CheckResult {
+    CheckResult {
+        check: check.to_owned(),
+        outcome: outcome.to_owned(),
+        informative: true,
+        message: message.to_owned(),
+    }
+}
+
+/// `http://localhost:3000/…` → the socket address to connect to.
+fn resolve(url: &str) -> Result<SocketAddr> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("ws://"))
+        .with_context(|| format!("{url:?}: give an http:// URL, e.g. http://localhost:3000"))?;
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let authority = if authority.contains(':') { authority.to_owned() } else { format!("{authority}:80") };
+    let mut addrs = authority.to_socket_addrs().with_context(|| format!("resolving {authority}"))?;
+    match addrs.next() {
+        Some(addr) => Ok(addr),
+        None => bail!("{authority} resolves to no address"),
+    }
+}
+
+/// Prints the chapter's checks stage by stage, then the first failure's
+/// transcript (or every failure's, with `all`).
+pub fn print_report(progress: &Progress, against: &str, all: bool) {
+    let chapter: &Chapter = progress.chapter;
+    anstream::println!(
+        "{} {}",
+        paint(BOLD, format!("Chapter {} · {}", chapter.number, chapter.title)),
+        paint(DIM, format!("({against})"))
+    );
+    if let Status::DoesNotBuild(errors) = &progress.status {
+        anstream::println!("\n{}\n{errors}", paint(BAD, "It doesn't compile yet:"));
+        return;
+    }
+    let mut stage = 0;
+    for check in chapter.checks_in_order() {
+        if check.stage.number != stage {
+            stage = check.stage.number;
+            anstream::println!("  {}", paint(DIM, format!("stage {stage} · {}", check.stage.title)));
+        }
+        let (mark, note) = match progress.run.results.get(check.name) {
+            Some(r) if r.passed() => (paint(GOOD, "✓"), String::new()),
+            Some(r) if r.outcome == "skipped" => (paint(NOTE, "-"), paint(DIM, format!("  skipped: {}", r.message))),
+            Some(_) => (paint(BAD, "✗"), String::new()),
+            None => (paint(DIM, "?"), paint(DIM, "  did not run")),
+        };
+        anstream::println!("    {mark} {}{note}", check.name);
+    }
+    anstream::println!("  {}", progress.describe());
+    let failures: Vec<_> = chapter
+        .checks_in_order()
+        .into_iter()
+        .filter_map(|c| progress.run.results.get(c.name).filter(|r| r.outcome == "failed").map(|r| (c, r)))
+        .collect();
+    for (check, result) in failures.iter().take(if all { usize::MAX } else { 1 }) {
+        anstream::println!("\n{} {}\n{}", paint(BAD, "✗"), paint(BOLD, check.name), result.message.trim_end());
+    }
+    if !all && failures.len() > 1 {
+        anstream::println!("{}", paint(DIM, format!("\n({} more failing; `--all` shows every transcript)", failures.len() - 1)));
+    }
+}
+
+fn exit_code(progress: &Progress) -> ExitCode {
+    if progress.is_done() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}

@@ -1,0 +1,157 @@
+//! The runner's own tests: they run the `course` binary as a learner would.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("the course's root")
+}
+
+fn course(args: &[&str], envs: &[(&str, &Path)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_course"));
+    command.args(args).current_dir(root()).env("NO_COLOR", "1");
+    for (name, value) in envs {
+        command.env(name, value);
+    }
+    command.output().expect("running course")
+}
+
+fn text(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+/// Tests that read the shipped stub only make sense while it is unchanged
+/// (in CI, a fresh clone); a learner halfway through chapter 1 skips them.
+fn stub_is_pristine() -> bool {
+    let status = Command::new("git")
+        .args(["diff", "--quiet", "HEAD", "--", "exercises/01-http"])
+        .current_dir(root())
+        .status()
+        .expect("running git");
+    if !status.success() {
+        eprintln!("skipped: exercises/01-http has changes, so it is not the shipped stub");
+    }
+    status.success()
+}
+
+/// Serves `app` on a free port in a background runtime; returns its URL.
+fn serve(app: axum::Router) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.set_nonblocking(true).expect("non-blocking");
+    let url = format!("http://{}", listener.local_addr().expect("an address"));
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
+            axum::serve(listener, app).await.expect("serving");
+        });
+    });
+    url
+}
+
+#[test]
+fn checking_a_solved_chapter_reports_done() {
+    let output = course(&["--solutions", "check", "1"], &[]);
+    let out = text(&output);
+    assert!(output.status.success(), "expected success:\n{out}");
+    assert!(out.contains("done") && out.contains("18/18"), "expected `done` and 18/18:\n{out}");
+}
+
+#[test]
+fn checking_the_stub_reports_how_many_checks_fail() {
+    if !stub_is_pristine() {
+        return;
+    }
+    let output = course(&["check", "1"], &[]);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "checks fail on the stub:\n{out}");
+    assert!(out.contains("not started") && out.contains("0/18"), "expected `not started` 0/18:\n{out}");
+    assert!(out.contains("empty_board_lists_no_tasks") && out.contains("not yet implemented"), "{out}");
+    assert!(out.contains("Next: chapter 1, stage 1"), "expected the next step:\n{out}");
+}
+
+#[test]
+fn checking_a_url_serving_the_solution_passes() {
+    let url = serve(sol01_http::app(sol01_http::Config::default()));
+    let output = course(&["check", "1", "--url", &url], &[]);
+    let out = text(&output);
+    assert!(output.status.success(), "the solution passes at {url}:\n{out}");
+    assert!(out.contains("18/18"), "{out}");
+}
+
+#[test]
+fn checking_a_url_serving_a_wrong_server_fails_with_a_transcript() {
+    // Answers every request with 200 and an empty list: right for stage 1 only.
+    let app = axum::Router::new().fallback(|| async { axum::Json(Vec::<String>::new()) });
+    let url = serve(app);
+    let output = course(&["check", "1", "--url", &url], &[]);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "a wrong server fails:\n{out}");
+    assert!(out.contains("1 of 18 checks pass"), "only the empty list is right:\n{out}");
+    for part in ["sent:", "> POST /boards/board-1", "expected:", "got:", "< HTTP/1.1 200 OK", "read:", "hint"] {
+        assert!(out.contains(part), "the transcript shows {part:?}:\n{out}");
+    }
+}
+
+#[test]
+fn hints_come_one_more_at_a_time_in_order() {
+    if !stub_is_pristine() {
+        return;
+    }
+    let state = tempfile::tempdir().expect("a temp dir");
+    let envs = [("COURSE_STATE_DIR", state.path())];
+    let first = text(&course(&["hint", "1"], &envs));
+    assert!(first.contains("Hint 1 of 2") && !first.contains("Hint 2 of 2"), "one hint first:\n{first}");
+    let second = text(&course(&["hint", "1"], &envs));
+    let (one, two) = (second.find("Hint 1 of 2"), second.find("Hint 2 of 2"));
+    assert!(one.is_some() && two.is_some() && one < two, "then both, in order:\n{second}");
+    let third = text(&course(&["hint", "1"], &envs));
+    assert!(third.contains("That's every hint"), "then no more:\n{third}");
+}
+
+#[test]
+fn reset_restores_the_stub_byte_for_byte_and_touches_nothing_else() {
+    let scratch = tempfile::tempdir().expect("a temp dir");
+    let course_root = scratch.path();
+    let exercise = course_root.join("exercises/01-http");
+    copy_dir(&root().join("exercises/01-http"), &exercise);
+    std::fs::write(course_root.join("Cargo.toml"), "[workspace]\n").expect("writing Cargo.toml");
+    std::fs::write(course_root.join("notes.txt"), "mine\n").expect("writing notes");
+    let git = |args: &[&str]| {
+        let status = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(course_root)
+            .status()
+            .expect("git");
+        assert!(status.success(), "git {args:?}");
+    };
+    git(&["init", "--quiet"]);
+    git(&["add", "."]);
+    git(&["commit", "--quiet", "-m", "the course"]);
+
+    let api = exercise.join("src/api.rs");
+    let shipped = std::fs::read(&api).expect("reading api.rs");
+    std::fs::write(&api, b"// my half-done work\n").expect("editing api.rs");
+    std::fs::write(exercise.join("src/extra.rs"), b"// a file I added\n").expect("adding a file");
+    std::fs::write(course_root.join("notes.txt"), "mine, edited\n").expect("editing notes");
+
+    let output = course(&["reset", "1", "--yes"], &[("COURSE_ROOT", course_root)]);
+    assert!(output.status.success(), "reset succeeds:\n{}", text(&output));
+    assert_eq!(std::fs::read(&api).expect("reading api.rs"), shipped, "api.rs is the shipped stub again");
+    assert!(!exercise.join("src/extra.rs").exists(), "the added file is gone");
+    assert_eq!(std::fs::read_to_string(course_root.join("notes.txt")).expect("notes"), "mine, edited\n");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("creating a folder");
+    for entry in std::fs::read_dir(from).expect("reading a folder") {
+        let entry = entry.expect("an entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("a file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copying a file");
+        }
+    }
+}
