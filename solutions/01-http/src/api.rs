@@ -27,6 +27,7 @@ pub async fn list_tasks(State(boards): State<Boards>, Path(board): Path<String>)
     Json(boards.list(&board))
 }
 
+// ANCHOR: create_task
 /// `POST /boards/{board}/tasks` → `201`, `Location` and the new task.
 ///
 /// The body extractor comes last: it consumes the request body.
@@ -44,6 +45,7 @@ pub async fn create_task(
     let location = format!("/boards/{board}/tasks/{}", task.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(task)))
 }
+// ANCHOR_END: create_task
 
 /// `GET /boards/{board}/tasks/{task}` → `200` and the task.
 pub async fn get_task(

@@ -27,7 +27,8 @@ pub enum Column {
     Done,
 }
 
-/// One board: its tasks by number, and the number the next task gets.
+// ANCHOR: state
+/// One board: its tasks by number, and the number of the last task created.
 ///
 /// A `BTreeMap` keyed by number lists tasks in creation order. The counter
 /// only goes up, so a deleted task's id is never handed out again: a client
@@ -48,6 +49,7 @@ struct Board {
 pub struct Boards {
     boards: Arc<Mutex<HashMap<String, Board>>>,
 }
+// ANCHOR_END: state
 
 impl Boards {
     /// The tasks of `board`, oldest first. A board nobody has written to is
@@ -58,6 +60,7 @@ impl Boards {
         })
     }
 
+    // ANCHOR: create
     /// Adds a task in `todo`. Numbering and inserting happen under one lock,
     /// so concurrent creates can never get the same id.
     pub fn create(&self, board: &str, title: String) -> Task {
@@ -69,6 +72,7 @@ impl Boards {
             task
         })
     }
+    // ANCHOR_END: create
 
     /// The task `id` of `board`, if there is one.
     pub fn get(&self, board: &str, id: &str) -> Option<Task> {

@@ -42,6 +42,7 @@ impl ApiError {
     }
 }
 
+// ANCHOR: api_json
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (self.status(), Json(json!({ "error": self.to_string() }))).into_response()
@@ -58,3 +59,4 @@ impl From<JsonRejection> for ApiError {
 #[derive(Debug, FromRequest)]
 #[from_request(via(Json), rejection(ApiError))]
 pub struct ApiJson<T>(pub T);
+// ANCHOR_END: api_json

@@ -31,6 +31,7 @@ impl Config {
     }
 }
 
+// ANCHOR: app
 /// The routes of the API, ready to serve. Tests can build the app without
 /// a process or a port.
 pub fn app(_config: Config) -> Router {
@@ -42,6 +43,7 @@ pub fn app(_config: Config) -> Router {
         )
         .with_state(Boards::default())
 }
+// ANCHOR_END: app
 
 /// Serves the API on `listener` until the process ends.
 pub async fn serve(listener: TcpListener, config: Config) -> std::io::Result<()> {

@@ -50,8 +50,8 @@ const CHECKS: &[Check] = &[
         hints: &[
             "`list_tasks` answers `Json(tasks)`: axum turns a `Vec<Task>` into a JSON array with \
              `Content-Type: application/json`. A board nobody has written to has no tasks: `[]`.",
-            "Look the board up in the shared state with `state.boards.lock()`; a board that isn't \
-             there yet is simply empty.",
+            "`Boards::list` locks `self.boards` and looks the board up; a board that isn't there \
+             yet is simply empty (`unwrap_or_default()`).",
         ],
         needs: Needs::Address,
         body: |t| Box::pin(empty_board_lists_no_tasks(t)),
