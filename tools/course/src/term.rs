@@ -32,7 +32,7 @@ pub fn spinner(message: impl Into<String>) -> ProgressBar {
 
 /// A text progress bar: `[██████░░░░] 12/18`.
 pub fn bar(done: usize, total: usize, width: usize) -> String {
-    let filled = if total == 0 { width } else { done * width / total };
+    let filled = (done * width).checked_div(total).unwrap_or(width);
     let style = if done == total { GOOD } else { NOTE };
     format!("[{}{}] {done}/{total}", paint(style, "█".repeat(filled)), paint(DIM, "░".repeat(width - filled)))
 }

@@ -1,0 +1,38 @@
+//! The book's search, used as a reader uses it: open the search bar, type,
+//! and look for the chapter among the results.
+
+use anyhow::Result;
+use course_browser::Browser;
+
+use crate::site::PREFIX;
+
+/// Searches for `term` and returns whether a result links to `file`.
+/// The search bar must be on the current page.
+pub async fn finds(browser: &Browser, term: &str, file: &str) -> Result<Result<(), String>> {
+    let hidden = browser
+        .eval("return document.getElementById('mdbook-search-wrapper').classList.contains('hidden');", vec![])
+        .await?;
+    if hidden == true {
+        browser.click("#mdbook-search-toggle").await?;
+    }
+    browser.eval("document.getElementById('mdbook-searchbar').value = ''; return true;", vec![]).await?;
+    browser.type_into("#mdbook-searchbar", term).await?;
+    let target = serde_json::to_string(&format!("{PREFIX}{file}"))?;
+    let found = format!(
+        "const target = {target};
+         return Array.from(document.querySelectorAll('#mdbook-searchresults a'))
+           .some((a) => new URL(a.href).pathname === target);"
+    );
+    Ok(match browser.wait_until(&format!("a search result linking {file}"), &found).await {
+        Ok(_) => Ok(()),
+        Err(error) => {
+            let results = browser
+                .eval(
+                    "return Array.from(document.querySelectorAll('#mdbook-searchresults a'), (a) => a.getAttribute('href'));",
+                    vec![],
+                )
+                .await?;
+            Err(format!("{error:#}; the results were {results}"))
+        }
+    })
+}
