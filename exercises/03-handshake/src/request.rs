@@ -1,0 +1,81 @@
+//! Reading a request head from a byte stream. Book: "Reading bytes as they
+//! come" and "Reading headers the way HTTP does".
+//!
+//! TCP delivers bytes, not requests: one `read` may return a byte of the
+//! request, or all of it. So the head is read into a buffer until httparse
+//! finds the blank line that ends it — and not a byte past 8 KiB.
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+/// The largest request head this server reads: 8 KiB. A browser's
+/// handshake is well under 1 KiB.
+pub const MAX_HEAD_BYTES: usize = 8 * 1024;
+
+/// The most header lines a head may have. A browser sends about fifteen.
+pub const MAX_HEADERS: usize = 64;
+
+/// An HTTP request head, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub method: String,
+    /// The request target as sent: `/ws`.
+    pub path: String,
+    /// The minor version: `1` for HTTP/1.1, `0` for HTTP/1.0.
+    pub version: u8,
+    /// Header lines in order, names as sent.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Request {
+    /// The value of the first header called `name`, in any case, trimmed.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim())
+    }
+
+    /// Whether the header `name` lists `token`, in any case.
+    ///
+    /// `Connection` and `Upgrade` hold comma-separated lists
+    /// (`Connection: keep-alive, Upgrade`), and a list may be spread over
+    /// several lines of the same name, so every line counts.
+    pub fn has_token(&self, name: &str, token: &str) -> bool {
+        // TODO: every header called `name` (any case), split on ',', trim, compare in any case.
+        todo!("Request::has_token: split every `{name}` header on commas and look for `{token}` in any case")
+    }
+}
+
+/// Why no request could be read. The first two get an HTTP answer; after
+/// the others there is nobody left to answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The head is over [`MAX_HEAD_BYTES`], or has over [`MAX_HEADERS`] lines.
+    #[error("the request head is too large")]
+    TooLarge,
+    /// The bytes are not an HTTP request.
+    #[error("not an HTTP request: {0}")]
+    Malformed(httparse::Error),
+    /// The client closed the connection before its head was complete.
+    #[error("the client closed the connection before the end of its request")]
+    Closed,
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Reads one request head from `stream`: read into a buffer, and after each
+/// read try to [`parse`] the whole buffer, until it is complete.
+///
+/// Stage 2 needs only the happy path. Stage 7 adds the rest: a read that
+/// returns 0 bytes means the client left ([`ReadError::Closed`]), and past
+/// [`MAX_HEAD_BYTES`] without a complete head it is [`ReadError::TooLarge`].
+pub async fn read_request(stream: &mut (impl AsyncRead + Unpin)) -> Result<Request, ReadError> {
+    // TODO: a `Vec<u8>` buffer; `stream.read_buf(&mut buffer)`; `parse(&buffer)?` after each read.
+    todo!("read_request: read bytes into a buffer until parse() finds a complete request head")
+}
+
+/// Parses a complete head, or says that more bytes are needed (`Ok(None)`).
+/// httparse's `TooManyHeaders` error is [`ReadError::TooLarge`]; its other
+/// errors are [`ReadError::Malformed`].
+fn parse(buffer: &[u8]) -> Result<Option<Request>, ReadError> {
+    // TODO: `[httparse::EMPTY_HEADER; MAX_HEADERS]`, `httparse::Request::new`, `.parse(buffer)`,
+    // then copy method, path, version and headers into a `Request`.
+    todo!("parse: run httparse on the buffer; Status::Partial means Ok(None)")
+}

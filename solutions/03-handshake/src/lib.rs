@@ -1,0 +1,54 @@
+//! Chapter 3's solution: the WebSocket opening handshake, by hand, on a raw
+//! TCP listener.
+//!
+//! Read along with the book's chapter 3, "How WebSockets work: the upgrade
+//! handshake" (`book/src/ch03-handshake.md`), whose last section walks
+//! through this code.
+//!
+//! A connection goes through the modules in this order:
+//! - [`request`]: bytes → a parsed HTTP request head, with a size limit;
+//! - [`handshake`]: is it a WebSocket opening handshake? The RFC 6455 rules,
+//!   and the HTTP answer to each way of breaking them;
+//! - [`accept`]: the `Sec-WebSocket-Accept` value proving the server read the key;
+//! - [`response`]: the `101` (or the refusal) as bytes;
+//! - [`frames`]: the two frames sent after the `101` (chapter 4 explains them);
+//! - [`connection`]: one connection from first byte to close, tying them together.
+
+pub mod accept;
+pub mod connection;
+pub mod frames;
+pub mod handshake;
+pub mod request;
+pub mod response;
+
+pub use accept::accept_key;
+
+use tokio::net::TcpListener;
+
+/// The server's settings. Chapter 3 has none: its one limit, the size of a
+/// request head, is [`request::MAX_HEAD_BYTES`]. Every chapter's server
+/// starts the same way: `serve(listener, Config::default())`.
+#[derive(Debug, Clone, Default)]
+pub struct Config {}
+
+impl Config {
+    /// Reads the settings from environment variables. Nothing to read yet.
+    pub fn from_env() -> Self {
+        Config::default()
+    }
+}
+
+// ANCHOR: serve
+/// Accepts connections on `listener` until the process ends, each in a
+/// task of its own: a slow or broken client holds up nobody else.
+pub async fn serve(listener: TcpListener, _config: Config) -> std::io::Result<()> {
+    loop {
+        let (stream, peer) = listener.accept().await?;
+        tokio::spawn(async move {
+            if let Err(error) = connection::handle(stream).await {
+                tracing::debug!(%peer, %error, "connection ended with an error");
+            }
+        });
+    }
+}
+// ANCHOR_END: serve
