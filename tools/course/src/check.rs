@@ -40,7 +40,8 @@ pub fn run(workspace: &Workspace, chapter: Option<&str>, all: bool) -> Result<Ex
 /// the course's short tunables, or call the learner's Rust code, are skipped
 /// with the reason.
 pub fn run_url(url: &str, chapter: &str, all: bool) -> Result<ExitCode> {
-    let chapter = course_checks::chapter(chapter).with_context(|| format!("no chapter {chapter:?} has checks"))?;
+    let chapter =
+        course_checks::chapter(chapter).with_context(|| format!("no chapter {chapter:?} has checks"))?;
     let addr = resolve(url)?;
     let server = harness::remote_server(addr);
     let spinner = term::spinner(format!("chapter {}: checking {url}", chapter.number));
@@ -55,7 +56,8 @@ pub fn run_url(url: &str, chapter: &str, all: bool) -> Result<ExitCode> {
         results.insert(check.name.to_owned(), result);
     }
     spinner.finish_and_clear();
-    let total = chapter.checks.iter().filter(|c| results.get(c.name).is_some_and(|r| r.outcome != "skipped")).count();
+    let total =
+        chapter.checks.iter().filter(|c| results.get(c.name).is_some_and(|r| r.outcome != "skipped")).count();
     let passing = results.values().filter(|r| r.passed()).count();
     let status = if passing == total { Status::Done { total } } else { Status::Passing { passing, total } };
     let progress = Progress { chapter, run: Run { results, build_error: None }, status };
@@ -108,7 +110,9 @@ pub fn print_report(progress: &Progress, against: &str, all: bool) {
         }
         let (mark, note) = match progress.run.results.get(check.name) {
             Some(r) if r.passed() => (paint(GOOD, "✓"), String::new()),
-            Some(r) if r.outcome == "skipped" => (paint(NOTE, "-"), paint(DIM, format!("  skipped: {}", r.message))),
+            Some(r) if r.outcome == "skipped" => {
+                (paint(NOTE, "-"), paint(DIM, format!("  skipped: {}", r.message)))
+            }
             Some(_) => (paint(BAD, "✗"), String::new()),
             None => (paint(DIM, "?"), paint(DIM, "  did not run")),
         };
@@ -121,10 +125,18 @@ pub fn print_report(progress: &Progress, against: &str, all: bool) {
         .filter_map(|c| progress.run.results.get(c.name).filter(|r| r.outcome == "failed").map(|r| (c, r)))
         .collect();
     for (check, result) in failures.iter().take(if all { usize::MAX } else { 1 }) {
-        anstream::println!("\n{} {}\n{}", paint(BAD, "✗"), paint(BOLD, check.name), result.message.trim_end());
+        anstream::println!(
+            "\n{} {}\n{}",
+            paint(BAD, "✗"),
+            paint(BOLD, check.name),
+            result.message.trim_end()
+        );
     }
     if !all && failures.len() > 1 {
-        anstream::println!("{}", paint(DIM, format!("\n({} more failing; `--all` shows every transcript)", failures.len() - 1)));
+        anstream::println!(
+            "{}",
+            paint(DIM, format!("\n({} more failing; `--all` shows every transcript)", failures.len() - 1))
+        );
     }
 }
 

@@ -29,19 +29,30 @@ pub fn run(workspace: &Workspace, chapter: Option<&str>) -> Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     let Some((check, _)) = progress.first_failing() else {
-        anstream::println!("{}", paint(GOOD, format!("Every check of chapter {} passes.", progress.chapter.number)));
+        anstream::println!(
+            "{}",
+            paint(GOOD, format!("Every check of chapter {} passes.", progress.chapter.number))
+        );
         return Ok(ExitCode::SUCCESS);
     };
     let key = format!("{}/{}", progress.chapter.slug, check.name);
     let path = workspace.state_dir().join("hints.json");
-    let mut shown: BTreeMap<String, usize> =
-        std::fs::read_to_string(&path).ok().and_then(|text| serde_json::from_str(&text).ok()).unwrap_or_default();
+    let mut shown: BTreeMap<String, usize> = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default();
     let count = (shown.get(&key).copied().unwrap_or(0) + 1).min(check.hints.len());
     anstream::println!(
         "{} {}  {}",
         paint(BOLD, "Failing:"),
         check.name,
-        paint(DIM, format!("(chapter {}, stage {}: {})", progress.chapter.number, check.stage.number, check.stage.title))
+        paint(
+            DIM,
+            format!(
+                "(chapter {}, stage {}: {})",
+                progress.chapter.number, check.stage.number, check.stage.title
+            )
+        )
     );
     anstream::println!("Read: \"{}\" in {}", check.section.title, check.section.source());
     for (i, hint) in check.hints.iter().take(count).enumerate() {
@@ -50,11 +61,18 @@ pub fn run(workspace: &Workspace, chapter: Option<&str>) -> Result<ExitCode> {
     if count == check.hints.len() {
         anstream::println!(
             "{}",
-            paint(DIM, format!("That's every hint. Compare with the solution: `cargo course solution {}`.", progress.chapter.number))
+            paint(
+                DIM,
+                format!(
+                    "That's every hint. Compare with the solution: `cargo course solution {}`.",
+                    progress.chapter.number
+                )
+            )
         );
     }
     shown.insert(key, count);
     std::fs::create_dir_all(workspace.state_dir()).context("creating the runner's state folder")?;
-    std::fs::write(&path, serde_json::to_string_pretty(&shown)?).with_context(|| format!("writing {}", path.display()))?;
+    std::fs::write(&path, serde_json::to_string_pretty(&shown)?)
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(ExitCode::FAILURE)
 }

@@ -63,7 +63,8 @@ pub fn measure(workspace: &Workspace, chapter: &'static Chapter) -> Result<Progr
     spinner.finish_and_clear();
     let run = run?;
     let total = chapter.checks.len();
-    let passing = chapter.checks.iter().filter(|c| run.results.get(c.name).is_some_and(|r| r.passed())).count();
+    let passing =
+        chapter.checks.iter().filter(|c| run.results.get(c.name).is_some_and(|r| r.passed())).count();
     let status = match &run.build_error {
         Some(errors) => Status::DoesNotBuild(errors.clone()),
         None if passing == total => Status::Done { total },

@@ -20,7 +20,10 @@ pub fn run(workspace: &Workspace, chapter: &str, from: &str, yes: bool) -> Resul
     }
     anstream::println!("{} {dir} to its starting state ({from}). These files change:", paint(BOLD, "Reset"));
     anstream::println!("{}", changed.trim_end());
-    anstream::println!("{}", paint(NOTE, "Your work in this folder will be lost; files you added there are deleted."));
+    anstream::println!(
+        "{}",
+        paint(NOTE, "Your work in this folder will be lost; files you added there are deleted.")
+    );
     if !yes {
         anstream::print!("Type yes to reset: ");
         let mut answer = String::new();

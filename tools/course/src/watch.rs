@@ -77,7 +77,10 @@ pub fn run(workspace: &Workspace) -> Result<ExitCode> {
         let watcher = Watcher::new(&dir)?;
         let progress = progress::measure(workspace, chapter)?;
         if progress.is_done() {
-            anstream::println!("{}", paint(GOOD, format!("✓ Chapter {} ({}) is done.", chapter.number, chapter.title)));
+            anstream::println!(
+                "{}",
+                paint(GOOD, format!("✓ Chapter {} ({}) is done.", chapter.number, chapter.title))
+            );
             index += 1;
             continue;
         }

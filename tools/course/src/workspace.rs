@@ -35,7 +35,10 @@ impl Workspace {
                 return Ok(Workspace { root: dir.to_path_buf(), solutions });
             }
         }
-        bail!("this is not inside the course: no folder with `exercises/` and `Cargo.toml` above {}", here.display())
+        bail!(
+            "this is not inside the course: no folder with `exercises/` and `Cargo.toml` above {}",
+            here.display()
+        )
     }
 
     /// The chapters that have an exercise in this checkout, in book order.

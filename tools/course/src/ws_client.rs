@@ -32,7 +32,10 @@ async fn session(url: &str) -> Result<ExitCode> {
         .await
         .with_context(|| format!("connecting to {url} (is your server running?)"))?;
     anstream::println!("{}", paint(GOOD, format!("connected: {}", response.status())));
-    anstream::println!("{}", paint(DIM, "type a line to send it as a text message; /ping [text], /close [code] [reason]"));
+    anstream::println!(
+        "{}",
+        paint(DIM, "type a line to send it as a text message; /ping [text], /close [code] [reason]")
+    );
     let (mut sink, mut stream) = socket.split();
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     let mut typing = true;
@@ -84,7 +87,9 @@ fn print_incoming(message: &Message) {
 fn describe(message: &Message) -> String {
     match message {
         Message::Text(text) => format!("text {}", text.as_str()),
-        Message::Binary(bytes) => format!("binary ({} bytes) {:02x?}", bytes.len(), &bytes[..bytes.len().min(32)]),
+        Message::Binary(bytes) => {
+            format!("binary ({} bytes) {:02x?}", bytes.len(), &bytes[..bytes.len().min(32)])
+        }
         Message::Ping(bytes) => format!("ping {:?}", String::from_utf8_lossy(bytes)),
         Message::Pong(bytes) => format!("pong {:?}", String::from_utf8_lossy(bytes)),
         Message::Close(Some(frame)) => format!("close {} {:?}", u16::from(frame.code), frame.reason.as_str()),

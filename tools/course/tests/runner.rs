@@ -88,7 +88,8 @@ fn checking_a_url_serving_a_wrong_server_fails_with_a_transcript() {
     let out = text(&output);
     assert_eq!(output.status.code(), Some(1), "a wrong server fails:\n{out}");
     assert!(out.contains("1 of 18 checks pass"), "only the empty list is right:\n{out}");
-    for part in ["sent:", "> POST /boards/board-1", "expected:", "got:", "< HTTP/1.1 200 OK", "read:", "hint"] {
+    for part in ["sent:", "> POST /boards/board-1", "expected:", "got:", "< HTTP/1.1 200 OK", "read:", "hint"]
+    {
         assert!(out.contains(part), "the transcript shows {part:?}:\n{out}");
     }
 }
