@@ -116,7 +116,7 @@ enum Command {
     },
     /// Serves the book on http://localhost:4000 and rebuilds it as its files
     /// change. The first run installs mdBook and its two preprocessors at the
-    /// versions the book is built with (about ten minutes of compiling).
+    /// versions the book is built with (about eight minutes of compiling, once).
     Book {
         /// Only install (or update) the mdBook tools; don't serve.
         #[arg(long)]
@@ -133,13 +133,19 @@ fn main() -> ExitCode {
     let workspace = || Workspace::find(solutions);
     let result = match cli.command {
         Command::List => workspace().and_then(|w| progress::list(&w)),
-        Command::Check { chapter, url: Some(url), all } => check::run_url(&url, chapter.as_deref().unwrap_or("1"), all),
-        Command::Check { chapter, url: None, all } => workspace().and_then(|w| check::run(&w, chapter.as_deref(), all)),
+        Command::Check { chapter, url: Some(url), all } => {
+            check::run_url(&url, chapter.as_deref().unwrap_or("1"), all)
+        }
+        Command::Check { chapter, url: None, all } => {
+            workspace().and_then(|w| check::run(&w, chapter.as_deref(), all))
+        }
         Command::Watch => workspace().and_then(|w| watch::run(&w)),
         Command::Hint { chapter } => workspace().and_then(|w| hint::run(&w, chapter.as_deref())),
         Command::Solution { chapter } => workspace().and_then(|w| solution::where_is(&w, &chapter)),
         Command::Diff { chapter } => workspace().and_then(|w| solution::diff(&w, &chapter)),
-        Command::Reset { chapter, from, yes } => workspace().and_then(|w| reset::run(&w, &chapter, &from, yes)),
+        Command::Reset { chapter, from, yes } => {
+            workspace().and_then(|w| reset::run(&w, &chapter, &from, yes))
+        }
         Command::Ws { url } => ws_client::run(&url),
         Command::Verify { chapters } => verify::run(&chapters),
         Command::Book { install_only, open } => book::run(install_only, open),
