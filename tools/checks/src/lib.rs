@@ -15,18 +15,28 @@
 //! - [`harness`]: runs a suite as a `cargo test` binary (libtest-mimic): one
 //!   result per check, in stage order, with the server's panics attached.
 //! - [`chapter01`]: the checks of chapter 1, "HTTP: request and response".
+//! - [`sse`]: an event-stream reader that parses as browsers do, with a
+//!   transcript of the raw lines received.
+//! - [`chapter02`]: the checks of chapter 2, "Server-Sent Events".
 //! - [`raw`]: a raw TCP client for malformed input (exact bytes, one byte at a
 //!   time), reading HTTP response heads and raw bytes, with a transcript.
 //! - [`chapter03`]: the checks of chapter 3, "How WebSockets work: the upgrade
 //!   handshake".
+//! - [`frames`]: WebSocket frames built and read by hand, and a raw client
+//!   that sends any frame at all (masked or not, reserved bits, fragments).
+//! - [`chapter04`]: the checks of chapter 4, "Frames".
 
 pub mod chapter01;
+pub mod chapter02;
 pub mod chapter03;
+pub mod chapter04;
 pub mod check;
 pub mod failure;
+pub mod frames;
 pub mod harness;
 pub mod http;
 pub mod raw;
+pub mod sse;
 pub mod target;
 
 pub use check::{Chapter, Check, Needs, Section, Stage, Tunables};
@@ -35,7 +45,8 @@ pub use harness::{run_in_process, run_in_process_with, run_remote};
 pub use target::{Locals, Target};
 
 /// Every chapter that has checks, in book order.
-pub const CHAPTERS: &[&Chapter] = &[&chapter01::CHAPTER, &chapter03::CHAPTER];
+pub const CHAPTERS: &[&Chapter] =
+    &[&chapter01::CHAPTER, &chapter02::CHAPTER, &chapter03::CHAPTER, &chapter04::CHAPTER];
 
 /// Finds a chapter by number (`1`) or folder slug (`01-http`).
 pub fn chapter(key: &str) -> Option<&'static Chapter> {

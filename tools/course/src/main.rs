@@ -7,6 +7,7 @@
 //! cargo course watch           # …re-run on every save, and move on when green
 //! cargo course hint            # one more hint for the first failing check
 //! cargo course check 1 --url http://localhost:8080   # any server, any language
+//! cargo course sse http://localhost:3000/boards/board-1/events   # watch an event stream
 //! cargo course ws ws://localhost:3000/ws             # talk to a WebSocket server
 //! cargo course book            # serve the book on http://localhost:4000
 //! ```
@@ -22,6 +23,7 @@ mod hint;
 mod progress;
 mod reset;
 mod solution;
+mod sse_client;
 mod term;
 mod verify;
 mod watch;
@@ -100,6 +102,15 @@ enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// An EventSource for the terminal: prints each event (and the comments
+    /// a browser hides) as it arrives.
+    Sse {
+        /// e.g. `http://localhost:3000/boards/board-1/events`
+        url: String,
+        /// Resume after this event id, as a reconnecting browser does.
+        #[arg(long)]
+        last_event_id: Option<String>,
+    },
     /// A WebSocket client: prints messages and control frames as they arrive,
     /// sends each line you type (`/ping`, `/close [code]` for control frames).
     Ws {
@@ -146,6 +157,7 @@ fn main() -> ExitCode {
         Command::Reset { chapter, from, yes } => {
             workspace().and_then(|w| reset::run(&w, &chapter, &from, yes))
         }
+        Command::Sse { url, last_event_id } => sse_client::run(&url, last_event_id.as_deref()),
         Command::Ws { url } => ws_client::run(&url),
         Command::Verify { chapters } => verify::run(&chapters),
         Command::Book { install_only, open } => book::run(install_only, open),

@@ -1,0 +1,133 @@
+//! A board's feed: every change, numbered, kept for replay, and sent to
+//! every subscriber.
+//!
+//! Each board has one [`Feed`], and it lives *inside* the board, behind the
+//! same lock as the tasks (see `board.rs`). That single lock is what makes
+//! the stream trustworthy:
+//! - a change and its event happen in one step, so event ids follow the
+//!   order in which the tasks really changed;
+//! - a new subscriber takes its snapshot (or its replay) and its live
+//!   receiver in one step, so no event can slip in between: it gets every
+//!   event after its starting point exactly once.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use crate::board::Task;
+
+/// A change to a board, as subscribers hear of it.
+///
+/// `untagged`: the event's name says what happened, the data is just the
+/// task (`{"id":"task-1","title":…,"column":…}`) or, for a deleted task,
+/// `{"id":"task-1"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Change {
+    TaskCreated(Task),
+    TaskMoved(Task),
+    TaskDeleted { id: String },
+}
+
+impl Change {
+    /// The SSE event name, which a browser listens for with
+    /// `addEventListener("task_created", …)`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Change::TaskCreated(_) => "task_created",
+            Change::TaskMoved(_) => "task_moved",
+            Change::TaskDeleted { .. } => "task_deleted",
+        }
+    }
+}
+
+/// A change with its number, ready to send.
+///
+/// Its JSON is written once, when it is published; every subscriber gets
+/// the same `Arc`, so a change costs one serialization however many are
+/// listening.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedEvent {
+    /// The board's event number: 1, 2, 3, … The client sends the last one
+    /// it saw back as `Last-Event-ID` when it reconnects.
+    pub id: u64,
+    pub name: &'static str,
+    pub data: String,
+}
+
+/// The board as it is, and the id of the last event that shaped it:
+/// `{"eventId": 7, "tasks": […]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    pub event_id: u64,
+    pub tasks: Vec<Task>,
+}
+
+/// How a new subscriber's stream begins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Start {
+    /// A fresh connection: the board as it is now.
+    Snapshot(Snapshot),
+    /// A reconnection whose missed events are all still kept: these, in order.
+    Replay(Vec<Arc<FeedEvent>>),
+    /// A reconnection that cannot be replayed: start over from a snapshot.
+    Reset(Snapshot),
+}
+
+/// A subscriber's starting point, and its receiver for what comes after.
+#[derive(Debug)]
+pub struct Subscription {
+    pub start: Start,
+    pub live: broadcast::Receiver<Arc<FeedEvent>>,
+}
+
+/// One board's events: a counter, the last few events, and the channel
+/// that fans each new one out to every subscriber.
+#[derive(Debug)]
+pub struct Feed {
+    /// The id of the last event published; 0 before the first.
+    last_id: u64,
+    /// The last `capacity` events, oldest first, for `Last-Event-ID` replay.
+    recent: VecDeque<Arc<FeedEvent>>,
+    capacity: usize,
+    /// `broadcast` gives each receiver every message, and never makes the
+    /// sender wait: a receiver that falls `capacity` messages behind loses
+    /// the oldest ones and is told so (`RecvError::Lagged`) on its next
+    /// `recv`.
+    sender: broadcast::Sender<Arc<FeedEvent>>,
+}
+
+impl Feed {
+    /// A feed that keeps the last `capacity` events (at least 1).
+    pub fn new(capacity: usize) -> Self {
+        // The channel holds as many events as the replay buffer: a
+        // subscriber that falls further behind could not be replayed to
+        // either, so both limits mean the same thing.
+        let (sender, _) = broadcast::channel(capacity);
+        Feed { last_id: 0, recent: VecDeque::with_capacity(capacity), capacity, sender }
+    }
+
+    /// Numbers `change`, keeps it for replay and sends it to every
+    /// subscriber. Never waits: a slow subscriber only falls behind.
+    pub fn publish(&mut self, change: &Change) {
+        // TODO (stage 2): give the change the board's next id (1, 2, 3, …),
+        // write its data once (`serde_json::to_string(change)`), and send it
+        // to every subscriber as an `Arc<FeedEvent>`. A send error only
+        // means nobody is subscribed.
+        //
+        // TODO (stage 6): keep the last `capacity` events in `recent`.
+    }
+
+    /// Starts a subscriber at `tasks` (the board as it is now), or after the
+    /// event a reconnecting client names in `Last-Event-ID`.
+    pub fn subscribe(&self, tasks: Vec<Task>, last_event_id: Option<&str>) -> Subscription {
+        todo!(
+            "Feed::subscribe: a receiver from self.sender.subscribe(), and Start::Snapshot with the \
+             tasks and the last event id (stage 1); with a Last-Event-ID, Start::Replay of the events \
+             after it, or Start::Reset when they are not all kept (stage 6)"
+        )
+    }
+}

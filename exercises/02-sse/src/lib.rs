@@ -1,0 +1,166 @@
+//! # Exercise 2: board updates as Server-Sent Events
+//!
+//! Push every change to a board to everyone watching it, as it happens, as
+//! chapter 2, "Server-Sent Events", builds it: <../../../book/src/ch02-sse.md>
+//! (or `http://localhost:4000/ch02-sse.html` when the book is served locally).
+//!
+//! Chapter 1's API works already (`api.rs`, `error.rs`), and `board.rs`
+//! already hands every change to the board's `Feed`, under the board's lock.
+//! The `todo!()`s and `TODO`s are yours, in the order the checks run:
+//!
+//! 1. `events.rs`: `GET /boards/{board}/events` answers an endless
+//!    `text/event-stream`: a `retry:`, then a snapshot (`Feed::subscribe`
+//!    in `feed.rs`).
+//! 2. `feed.rs`: `Feed::publish` numbers each change, keeps it and
+//!    broadcasts it; the stream sends each one as it comes.
+//! 3. Every subscriber of a board gets every event, and only that board's.
+//! 4. Keep-alive comments every `KEEPALIVE_MS`.
+//! 5. CORS, below, so that the book's pages can call the server.
+//! 6. `Last-Event-ID`: replay what was missed, or `reset` and a snapshot.
+//! 7. Slow subscribers: `RecvError::Lagged`.
+//! 8. `parser.rs`: the client side, a parser of the format.
+//!
+//! ```sh
+//! cargo test -p ex02-sse          # every check, stage by stage
+//! cargo test -p ex02-sse s2_      # only stage 2
+//! cargo run -p ex02-sse           # serve on localhost:3000
+//! curl -N localhost:3000/boards/board-1/events
+//! ```
+//!
+//! A failing check prints what it sent, what it expected, what came back,
+//! the book section to read and a hint. When it's all green, compare with
+//! `solutions/02-sse` (`diff -r exercises/02-sse solutions/02-sse`).
+
+// The stubs don't use their parameters yet. Delete this line once every
+// `todo!()` is gone, and let the compiler point at anything left unused.
+#![allow(unused_variables, dead_code)]
+
+pub mod api;
+pub mod board;
+pub mod error;
+pub mod events;
+pub mod feed;
+pub mod parser;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::FromRef;
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tower_http::cors::CorsLayer;
+
+use crate::board::Boards;
+
+/// The server's settings: `Config::default()` for production, short ones
+/// for the checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// How long an event stream may stay silent before the server sends a
+    /// comment to show it is alive (`KEEPALIVE_MS`, default 15 s).
+    pub keepalive: Duration,
+    /// How many events each board keeps for `Last-Event-ID` replay, and how
+    /// far a subscriber may fall behind before it is reset
+    /// (`REPLAY_CAPACITY`, default 1000, at least 1).
+    pub replay_capacity: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { keepalive: Duration::from_secs(15), replay_capacity: 1000 }
+    }
+}
+
+impl Config {
+    /// Reads `KEEPALIVE_MS` and `REPLAY_CAPACITY` from the environment.
+    pub fn from_env() -> Self {
+        Config::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `var`; a missing, malformed or zero value
+    /// keeps the default (with a warning, so a typo doesn't go unnoticed).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Self {
+        let defaults = Config::default();
+        Config {
+            keepalive: positive(&var, "KEEPALIVE_MS").map_or(defaults.keepalive, Duration::from_millis),
+            replay_capacity: positive(&var, "REPLAY_CAPACITY").unwrap_or(defaults.replay_capacity),
+        }
+    }
+}
+
+/// The variable `name` as a number above zero, if it is one.
+fn positive<T: FromStr + Default + PartialOrd>(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &str,
+) -> Option<T> {
+    let value = var(name)?;
+    match value.parse::<T>() {
+        Ok(number) if number > T::default() => Some(number),
+        _ => {
+            tracing::warn!("{name}={value:?} is not a number above zero; using the default");
+            None
+        }
+    }
+}
+
+/// What every handler can reach. Chapter 1's handlers take
+/// `State<Boards>`, which axum finds in here through `FromRef`.
+#[derive(Debug, Clone, FromRef)]
+pub struct AppState {
+    pub boards: Boards,
+    #[from_ref(skip)]
+    pub keepalive: Duration,
+}
+
+/// The routes, ready to serve. Tests can build the app without a process
+/// or a port.
+pub fn app(config: Config) -> Router {
+    let state = AppState { boards: Boards::new(config.replay_capacity), keepalive: config.keepalive };
+    Router::new()
+        .route("/boards/{board}/tasks", get(api::list_tasks).post(api::create_task))
+        .route(
+            "/boards/{board}/tasks/{task}",
+            get(api::get_task).patch(api::move_task).delete(api::delete_task),
+        )
+        .route("/boards/{board}/events", get(events::board_events))
+        // TODO (stage 5): let pages from other origins call the API and read
+        // the stream: `.layer(cors())`.
+        .with_state(state)
+}
+
+/// Lets pages from any origin — the book's, for one — call the API and
+/// read the stream.
+fn cors() -> CorsLayer {
+    todo!(
+        "cors: a CorsLayer that allows any origin, the methods GET, POST, PATCH and DELETE, and the \
+         request headers Content-Type and Last-Event-ID"
+    )
+}
+
+/// Serves the board on `listener` until the process ends.
+pub async fn serve(listener: TcpListener, config: Config) -> std::io::Result<()> {
+    axum::serve(listener, app(config)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(vars: &[(&str, &str)]) -> Config {
+        Config::from_vars(|name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned()))
+    }
+
+    #[test]
+    fn settings_come_from_the_environment() {
+        let config = from(&[("KEEPALIVE_MS", "200"), ("REPLAY_CAPACITY", "16")]);
+        assert_eq!(config, Config { keepalive: Duration::from_millis(200), replay_capacity: 16 });
+    }
+
+    #[test]
+    fn missing_malformed_or_zero_settings_keep_the_defaults() {
+        assert_eq!(from(&[]), Config::default());
+        assert_eq!(from(&[("KEEPALIVE_MS", "soon"), ("REPLAY_CAPACITY", "-3")]), Config::default());
+        assert_eq!(from(&[("KEEPALIVE_MS", "0"), ("REPLAY_CAPACITY", "0")]), Config::default());
+    }
+}

@@ -1,0 +1,93 @@
+//! # Exercise 4: a WebSocket echo server, frames by hand
+//!
+//! Build the echo server of chapter 4, "Frames": <../../../book/src/ch04-frames.md>
+//! (or `http://localhost:4000/ch04-frames.html` when the book is served
+//! locally). RFC 6455 §5–§8 is the authority; the chapter explains each rule.
+//!
+//! The opening handshake is chapter 3's, shipped solved ([`upgrade`] and the
+//! modules it uses). The `todo!()`s are yours, in the order the checks run:
+//! 1. [`frame`]: `decode`, `encode` and `apply_mask`, as pure functions;
+//! 2. [`connection`]: `read_frame`, and [`session`]: echo a whole message;
+//! 3. [`session`]: ping and pong, and [`message`]: fragments → messages;
+//! 4. [`close`]: status codes and the Close payload, and [`connection`]:
+//!    the close handshake and failing the connection.
+//!
+//! ```sh
+//! cargo test -p ex04-frames          # every check, stage by stage
+//! cargo test -p ex04-frames s1_      # only stage 1, the codec
+//! cargo run -p ex04-frames           # serve on localhost:3000, then try a browser tab
+//! ```
+//!
+//! A failing check prints what it sent, what it expected, what came back,
+//! the book section to read and a hint. When it's all green, compare with
+//! `solutions/04-frames` (`diff -r exercises/04-frames solutions/04-frames`).
+//!
+//! A map of the modules, in the order a connection goes through them:
+//! - [`upgrade`]: the opening handshake, as chapter 3 built it ([`request`],
+//!   [`handshake`], [`accept`], [`response`] are chapter 3's, unchanged);
+//! - [`connection`]: bytes from the socket → frames, replies → bytes, and
+//!   the end of the connection, clean or failed;
+//! - [`frame`]: the codec, bytes ↔ [`frame::Frame`], as pure functions;
+//! - [`session`]: what to do with each frame: echo, pong, close;
+//! - [`message`]: fragments → messages, with the UTF-8 check and the size limit;
+//! - [`close`]: close status codes and the Close frame's payload.
+
+// The stubs don't use their parameters yet. Delete this line once every
+// `todo!()` is gone, and let the compiler point at anything left unused.
+#![allow(unused_variables, dead_code)]
+
+pub mod accept;
+pub mod close;
+pub mod connection;
+pub mod frame;
+pub mod handshake;
+pub mod message;
+pub mod request;
+pub mod response;
+pub mod session;
+pub mod upgrade;
+
+use tokio::net::TcpListener;
+
+/// The server's settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The largest message accepted, in bytes, all its fragments together.
+    /// A bigger one fails the connection with close code 1009. Without a
+    /// limit, one client announcing a huge message could make the server
+    /// buffer all of it. Default: 2 MiB (this chapter echoes up to 1 MiB).
+    pub max_message_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { max_message_bytes: 2 * 1024 * 1024 }
+    }
+}
+
+impl Config {
+    /// Reads the settings from environment variables: `MAX_MESSAGE_BYTES`.
+    /// A variable that is missing or not a number keeps its default.
+    pub fn from_env() -> Self {
+        let default = Config::default();
+        let max_message_bytes = std::env::var("MAX_MESSAGE_BYTES")
+            .ok()
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(default.max_message_bytes);
+        Config { max_message_bytes }
+    }
+}
+
+/// Accepts connections on `listener` until the process ends, each in a
+/// task of its own: a slow or broken client holds up nobody else.
+pub async fn serve(listener: TcpListener, config: Config) -> std::io::Result<()> {
+    loop {
+        let (stream, peer) = listener.accept().await?;
+        let config = config.clone();
+        tokio::spawn(async move {
+            if let Err(error) = upgrade::handle(stream, config).await {
+                tracing::debug!(%peer, %error, "connection ended with an error");
+            }
+        });
+    }
+}
