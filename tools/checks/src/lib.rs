@@ -25,11 +25,18 @@
 //! - [`frames`]: WebSocket frames built and read by hand, and a raw client
 //!   that sends any frame at all (masked or not, reserved bits, fragments).
 //! - [`chapter04`]: the checks of chapter 4, "Frames".
+//! - [`ws`]: a WebSocket client that reads in the background, keeps a
+//!   transcript of every frame of every client, and can misbehave on purpose
+//!   (drop TCP, go silent, stop reading).
+//! - [`chapter05`]: the checks of chapter 5, "Presence with axum WebSockets".
+//! - [`chapter06`]: the checks of chapter 6, "The real-time task board".
 
 pub mod chapter01;
 pub mod chapter02;
 pub mod chapter03;
 pub mod chapter04;
+pub mod chapter05;
+pub mod chapter06;
 pub mod check;
 pub mod failure;
 pub mod frames;
@@ -38,6 +45,7 @@ pub mod http;
 pub mod raw;
 pub mod sse;
 pub mod target;
+pub mod ws;
 
 pub use check::{Chapter, Check, Needs, Section, Stage, Tunables};
 pub use failure::Failure;
@@ -45,8 +53,14 @@ pub use harness::{run_in_process, run_in_process_with, run_remote};
 pub use target::{Locals, Target};
 
 /// Every chapter that has checks, in book order.
-pub const CHAPTERS: &[&Chapter] =
-    &[&chapter01::CHAPTER, &chapter02::CHAPTER, &chapter03::CHAPTER, &chapter04::CHAPTER];
+pub const CHAPTERS: &[&Chapter] = &[
+    &chapter01::CHAPTER,
+    &chapter02::CHAPTER,
+    &chapter03::CHAPTER,
+    &chapter04::CHAPTER,
+    &chapter05::CHAPTER,
+    &chapter06::CHAPTER,
+];
 
 /// Finds a chapter by number (`1`) or folder slug (`01-http`).
 pub fn chapter(key: &str) -> Option<&'static Chapter> {

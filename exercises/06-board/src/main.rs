@@ -1,0 +1,26 @@
+//! Serves the task board on `127.0.0.1:3000` (or `PORT`): the page at `/`,
+//! the API, the event streams and the WebSocket.
+//!
+//! ```sh
+//! cargo run -p ex06-board
+//! # open http://localhost:3000/?user=Alice&board=board-1 and, in another
+//! # tab, http://localhost:3000/?user=Bob&board=board-1
+//! TYPING_TTL_MS=2000 HEARTBEAT_MS=1000 cargo run -p ex06-board
+//! ```
+
+use tokio::net::TcpListener;
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
+    let listener = TcpListener::bind(format!("127.0.0.1:{port}")).await?;
+    let config = ex06_board::Config::from_env();
+    let addr = listener.local_addr()?;
+    tracing::info!("task board on http://{addr}/?user=Alice&board=board-1 ({config:?})");
+    ex06_board::serve(listener, config).await
+}

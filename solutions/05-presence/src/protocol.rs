@@ -1,0 +1,83 @@
+//! The presence protocol: JSON text messages, each with a `type`.
+//!
+//! Field names are camelCase (`boardId`, `taskId`) and `type` values are
+//! snake_case (`typing_stopped`), as everywhere in the course. serde does
+//! the matching: `#[serde(tag = "type")]` reads the `type` field to pick the
+//! variant, and rejects a message whose `type` is missing or unknown — so a
+//! parse error covers "not JSON", "unknown type" and "missing field" alike.
+
+use serde::{Deserialize, Serialize};
+
+/// What a client may send.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", rename_all_fields = "camelCase")]
+pub enum ClientMessage {
+    /// `{"type":"join","boardId":"board-1","user":"Alice"}` — the first
+    /// message of every connection, and only the first.
+    Join { board_id: String, user: String },
+    /// `{"type":"typing","taskId":"task-3"}`, sent again every few seconds
+    /// while the user keeps typing.
+    Typing { task_id: String },
+    /// `{"type":"typing_stopped","taskId":"task-3"}`.
+    TypingStopped { task_id: String },
+}
+
+/// What the server sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case", rename_all_fields = "camelCase")]
+pub enum ServerMessage {
+    /// To the joiner: everyone on the board, the joiner included, sorted.
+    Presence { board_id: String, users: Vec<String> },
+    /// To the others, when a user's first connection joins.
+    Joined { board_id: String, user: String },
+    /// To the others, when a user's last connection ends.
+    Left { board_id: String, user: String },
+    /// To the others: `user` is typing on `task_id`.
+    Typing { user: String, task_id: String },
+    /// To the others: `user` stopped typing on `task_id` — said so, let the
+    /// indicator expire, or left.
+    TypingStopped { user: String, task_id: String },
+    /// To the sender of a message the server could not use. The connection
+    /// stays open.
+    Error { message: String },
+}
+
+/// Reads a client's text message. The error says what was wrong, in
+/// serde's words, e.g. ``unknown variant `dance`, expected one of `join`,
+/// `typing`, `typing_stopped` at line 1 column 15``.
+pub fn parse(text: &str) -> Result<ClientMessage, serde_json::Error> {
+    serde_json::from_str(text)
+}
+
+impl ServerMessage {
+    /// The message as JSON text.
+    pub fn to_json(&self) -> String {
+        // Serialising plain strings and vectors into a String cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    #[test]
+    fn client_messages_read_as_the_contract_writes_them() {
+        assert_eq!(
+            parse(r#"{"type":"join","boardId":"board-1","user":"Alice"}"#).unwrap(),
+            ClientMessage::Join { board_id: "board-1".into(), user: "Alice".into() }
+        );
+        assert_eq!(
+            parse(r#"{"type":"typing_stopped","taskId":"task-3"}"#).unwrap(),
+            ClientMessage::TypingStopped { task_id: "task-3".into() }
+        );
+    }
+
+    #[test]
+    fn server_messages_are_written_as_the_contract_reads_them() {
+        let message = ServerMessage::TypingStopped { user: "Alice".into(), task_id: "task-3".into() };
+        let json: Value = serde_json::from_str(&message.to_json()).unwrap();
+        assert_eq!(json, json!({"type": "typing_stopped", "user": "Alice", "taskId": "task-3"}));
+    }
+}

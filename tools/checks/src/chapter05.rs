@@ -1,0 +1,1087 @@
+//! Chapter 5, "Presence with axum WebSockets": who is online, who is typing.
+//!
+//! The contract (the book's chapter 5 is the final word): on `GET /ws` a
+//! client sends `{"type":"join","boardId","user"}` and gets a `presence`
+//! snapshot (everyone on the board, itself included, sorted); the others get
+//! `joined`, and `left` when the user's last connection ends — however it
+//! ends. `typing` / `typing_stopped` reach the others, never the typist; a
+//! typing indicator also stops after `TYPING_TTL_MS` and when the typist
+//! leaves. The server pings every `HEARTBEAT_MS` and drops a client it has not
+//! heard from for `IDLE_TIMEOUT_MS`. Bad JSON gets `{"type":"error"}` and the
+//! connection stays open; a binary message gets close `1003`; a message over
+//! `MAX_MESSAGE_BYTES` gets close `1009` (or TCP closed); a handshake with a
+//! version other than 13 gets `426` and `Sec-WebSocket-Version: 13`.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use serde_json::{Value, json};
+
+use crate::ws::{ConnectOptions, Transcript, WsClient, json_matches};
+use crate::{Chapter, Check, Failure, Needs, Section, Stage, Target, Tunables};
+
+pub const CHAPTER: Chapter = Chapter {
+    number: 5,
+    slug: "05-presence",
+    title: "Presence with axum WebSockets",
+    tunables: TUNABLES,
+    checks: CHECKS,
+};
+
+/// Short enough that the heartbeat checks take seconds; the idle timeout is
+/// ten heartbeats, so that a machine busy with 200 clients (in a debug
+/// build, on two cores shared with a compiler) does not hold back a healthy
+/// client's pongs for that long.
+const TUNABLES: Tunables = Tunables {
+    heartbeat_ms: 200,
+    idle_timeout_ms: 2000,
+    typing_ttl_ms: 400,
+    max_message_bytes: 65_536,
+    ..Tunables::PRODUCTION
+};
+
+const PAGE: &str = "ch05-presence.md";
+
+const JOINING: Stage = Stage { number: 1, slug: "joining", title: "Join a board" };
+const ROOM: Stage = Stage { number: 2, slug: "room", title: "A room per board" };
+const LEAVING: Stage = Stage { number: 3, slug: "leaving", title: "Leave without ghosts" };
+const TYPING: Stage = Stage { number: 4, slug: "typing", title: "Who is typing" };
+const HEARTBEATS: Stage = Stage { number: 5, slug: "heartbeats", title: "Heartbeats and idle timeouts" };
+const ERRORS: Stage = Stage { number: 6, slug: "errors", title: "Bad input" };
+const SCALE: Stage = Stage { number: 7, slug: "scale", title: "Many clients, and slow ones" };
+
+const JOINING_SECTION: Section = Section { page: PAGE, anchor: "joining-a-board", title: "Joining a board" };
+const ROOM_SECTION: Section = Section { page: PAGE, anchor: "a-room-per-board", title: "A room per board" };
+const LEAVING_SECTION: Section =
+    Section { page: PAGE, anchor: "leaving-without-ghosts", title: "Leaving without ghosts" };
+const TYPING_SECTION: Section = Section { page: PAGE, anchor: "who-is-typing", title: "Who is typing" };
+const HEARTBEATS_SECTION: Section =
+    Section { page: PAGE, anchor: "heartbeats-and-idle-timeouts", title: "Heartbeats and idle timeouts" };
+const ERRORS_SECTION: Section = Section {
+    page: PAGE,
+    anchor: "bad-input-keep-the-connection-or-close-it",
+    title: "Bad input: keep the connection or close it",
+};
+const HANDSHAKE_SECTION: Section =
+    Section { page: PAGE, anchor: "refusing-a-bad-handshake", title: "Refusing a bad handshake" };
+const SCALE_SECTION: Section =
+    Section { page: PAGE, anchor: "many-clients-and-slow-ones", title: "Many clients, and slow ones" };
+
+const CHECKS: &[Check] = &[
+    Check {
+        name: "joining_answers_a_presence_snapshot_with_yourself",
+        stage: JOINING,
+        section: JOINING_SECTION,
+        hints: &[
+            "`upgrade` hands the socket over with `ws.on_upgrade(move |socket| run(socket, state))`; \
+             `run` reads the first text message, parses it as a `ClientMessage` and answers a \
+             join with `ServerMessage::Presence`.",
+            "`Message::Text` holds `Utf8Bytes`: `protocol::parse(text.as_str())`. Send an answer with \
+             `Message::text(server_message.to_json())`.",
+        ],
+        needs: Needs::Address,
+        body: |t| Box::pin(joining_answers_a_presence_snapshot_with_yourself(t)),
+    },
+    Check {
+        name: "a_joiner_sees_everyone_on_the_board_sorted",
+        stage: ROOM,
+        section: ROOM_SECTION,
+        hints: &[
+            "Keep the users of each board in `Rooms`, shared by every connection. A `BTreeMap` keyed \
+             by user keeps them sorted for free.",
+            "Take the snapshot under the same lock that adds the joiner, so it includes the joiner.",
+        ],
+        needs: Needs::Address,
+        body: |t| Box::pin(a_joiner_sees_everyone_on_the_board_sorted(t)),
+    },
+    Check {
+        name: "the_others_are_told_who_joined",
+        stage: ROOM,
+        section: ROOM_SECTION,
+        hints: &[
+            "Each room has a `broadcast::Sender<Event>`; every connection on the board holds a \
+             `Receiver` and forwards what it receives to its client.",
+            "The joiner must not hear about itself: an `Event` says which user it is about, and a \
+             connection skips events about its own user.",
+        ],
+        needs: Needs::Address,
+        body: |t| Box::pin(the_others_are_told_who_joined(t)),
+    },
+    Check {
+        name: "boards_are_isolated",
+        stage: ROOM,
+        section: ROOM_SECTION,
+        hints: &["One room per board id: `HashMap<String, Room>`, each with its own members and its own \
+             broadcast channel. A connection subscribes only to the room it joined."],
+        needs: Needs::Address,
+        body: |t| Box::pin(boards_are_isolated(t)),
+    },
+    Check {
+        name: "a_clean_close_tells_the_others_once_and_leaves_no_ghost",
+        stage: LEAVING,
+        section: LEAVING_SECTION,
+        hints: &[
+            "When the read loop ends — for whatever reason — leave the room: `rooms.leave(board, user)` \
+             removes the user and broadcasts `left`. Put it after the loop, not inside one branch.",
+            "A close frame arrives as `Message::Close`; `recv()` returns `None` right after it.",
+        ],
+        needs: Needs::Address,
+        body: |t| Box::pin(a_clean_close_tells_the_others_once_and_leaves_no_ghost(t)),
+    },
+    Check {
+        name: "a_dropped_connection_tells_the_others_once_and_leaves_no_ghost",
+        stage: LEAVING,
+        section: LEAVING_SECTION,
+        hints: &[
+            "A client that vanishes without a close frame makes `recv()` return `Some(Err(..))` or \
+             `None`. Both end the loop, and the cleanup after the loop runs for them too.",
+            "Leave exactly once: if the writer task notices first, let it tell the reader (the \
+             outbox closes) instead of leaving the room itself.",
+        ],
+        needs: Needs::Address,
+        body: |t| Box::pin(a_dropped_connection_tells_the_others_once_and_leaves_no_ghost(t)),
+    },
+    Check {
+        name: "one_user_in_two_tabs_is_listed_once",
+        stage: LEAVING,
+        section: LEAVING_SECTION,
+        hints: &["Count connections per user: `BTreeMap<String, usize>`. Broadcast `joined` when the count \
+             goes from 0 to 1 and `left` when it goes back to 0 — not on every tab."],
+        needs: Needs::Address,
+        body: |t| Box::pin(one_user_in_two_tabs_is_listed_once(t)),
+    },
+    Check {
+        name: "typing_reaches_the_others_but_not_the_typist",
+        stage: TYPING,
+        section: TYPING_SECTION,
+        hints: &["Broadcast `{\"type\":\"typing\",\"user\",\"taskId\"}` as an event about the typist: the \
+             same filter that keeps `joined` from the joiner keeps `typing` from the typist."],
+        needs: Needs::Address,
+        body: |t| Box::pin(typing_reaches_the_others_but_not_the_typist(t)),
+    },
+    Check {
+        name: "typing_stopped_reaches_the_others_when_asked",
+        stage: TYPING,
+        section: TYPING_SECTION,
+        hints: &["`typing_stopped` from the client ends the indicator at once (`Typing::stop`) and is \
+             broadcast then — not left for the expiry timer."],
+        needs: Needs::Address,
+        body: |t| Box::pin(typing_stopped_reaches_the_others_when_asked(t)),
+    },
+    Check {
+        name: "typing_stops_by_itself_after_the_ttl",
+        stage: TYPING,
+        section: TYPING_SECTION,
+        hints: &[
+            "Keep a deadline per task (`Typing`), and give the connection's `select!` loop a branch \
+             that sleeps until the earliest one; when it fires, broadcast `typing_stopped`.",
+            "A client that crashed mid-word never sends `typing_stopped`: the TTL is the only thing \
+             that clears its indicator.",
+        ],
+        needs: Needs::Tunables("needs a short TYPING_TTL_MS (the checks start the server with 400 ms)"),
+        body: |t| Box::pin(typing_stops_by_itself_after_the_ttl(t)),
+    },
+    Check {
+        name: "a_refreshed_typing_indicator_lasts_a_ttl_from_the_last_refresh",
+        stage: TYPING,
+        section: TYPING_SECTION,
+        hints: &["Each `typing` for a task already being typed moves its deadline to now + TTL. Only \
+             the first one needs broadcasting."],
+        needs: Needs::Tunables("needs a short TYPING_TTL_MS (the checks start the server with 400 ms)"),
+        body: |t| Box::pin(a_refreshed_typing_indicator_lasts_a_ttl_from_the_last_refresh(t)),
+    },
+    Check {
+        name: "typing_stops_when_the_typist_leaves",
+        stage: TYPING,
+        section: TYPING_SECTION,
+        hints: &["In the cleanup after the read loop, broadcast `typing_stopped` for every indicator the \
+             connection still has (`Typing::stop_all`) before leaving the room."],
+        needs: Needs::Address,
+        body: |t| Box::pin(typing_stops_when_the_typist_leaves(t)),
+    },
+    Check {
+        name: "the_server_pings_every_heartbeat",
+        stage: HEARTBEATS,
+        section: HEARTBEATS_SECTION,
+        hints: &[
+            "A `tokio::time::interval(config.heartbeat)` branch in the connection's `select!` loop \
+             queues a `Message::Ping` for the writer.",
+            "A browser answers pings by itself; the server's pings are what let it notice a client \
+             that is gone without a word.",
+        ],
+        needs: Needs::Tunables("needs a short HEARTBEAT_MS (the checks start the server with 200 ms)"),
+        body: |t| Box::pin(the_server_pings_every_heartbeat(t)),
+    },
+    Check {
+        name: "a_client_that_answers_pings_outlives_the_idle_timeout",
+        stage: HEARTBEATS,
+        section: HEARTBEATS_SECTION,
+        hints: &["Any frame from the client — a pong included — proves it is alive: reset the idle \
+             deadline on every frame `recv()` returns, not only on text messages."],
+        needs: Needs::Tunables("needs a short IDLE_TIMEOUT_MS (the checks start the server with 2000 ms)"),
+        body: |t| Box::pin(a_client_that_answers_pings_outlives_the_idle_timeout(t)),
+    },
+    Check {
+        name: "a_silent_client_is_dropped_after_the_idle_timeout",
+        stage: HEARTBEATS,
+        section: HEARTBEATS_SECTION,
+        hints: &[
+            "A client whose network vanished sends no close frame and no FIN: `recv()` just waits. \
+             Give the loop a `sleep_until(idle_deadline)` branch that ends it.",
+            "Ending the loop runs the same cleanup as a close: one `left`, and the user is gone from \
+             the next snapshot.",
+        ],
+        needs: Needs::Tunables("needs a short IDLE_TIMEOUT_MS (the checks start the server with 2000 ms)"),
+        body: |t| Box::pin(a_silent_client_is_dropped_after_the_idle_timeout(t)),
+    },
+    Check {
+        name: "a_message_before_join_gets_an_error_and_the_connection_stays_open",
+        stage: ERRORS,
+        section: ERRORS_SECTION,
+        hints: &["Until a connection has joined it has no board and no user: answer anything but `join` \
+             with `{\"type\":\"error\",\"message\":\"…\"}` and keep reading."],
+        needs: Needs::Address,
+        body: |t| Box::pin(a_message_before_join_gets_an_error_and_the_connection_stays_open(t)),
+    },
+    Check {
+        name: "a_second_join_gets_an_error_and_changes_nothing",
+        stage: ERRORS,
+        section: ERRORS_SECTION,
+        hints: &["A connection joins once. A second `join` is an error; the connection stays where it is, \
+             under the name it has."],
+        needs: Needs::Address,
+        body: |t| Box::pin(a_second_join_gets_an_error_and_changes_nothing(t)),
+    },
+    Check {
+        name: "invalid_json_gets_an_error_and_the_connection_stays_open",
+        stage: ERRORS,
+        section: ERRORS_SECTION,
+        hints: &[
+            "When `serde_json` cannot read a message, answer `{\"type\":\"error\",\"message\":\"…\"}` \
+             with its error text, and carry on: one bad message is not a reason to drop a user.",
+            "Don't `return` or `break` out of the read loop on a parse error.",
+        ],
+        needs: Needs::Address,
+        body: |t| Box::pin(invalid_json_gets_an_error_and_the_connection_stays_open(t)),
+    },
+    Check {
+        name: "an_unknown_type_gets_an_error_and_the_connection_stays_open",
+        stage: ERRORS,
+        section: ERRORS_SECTION,
+        hints: &["`#[serde(tag = \"type\")]` makes serde reject an unknown or missing `type` for you; \
+             answer the error and keep the connection."],
+        needs: Needs::Address,
+        body: |t| Box::pin(an_unknown_type_gets_an_error_and_the_connection_stays_open(t)),
+    },
+    Check {
+        name: "a_binary_message_is_closed_with_1003",
+        stage: ERRORS,
+        section: ERRORS_SECTION,
+        hints: &[
+            "Answer `Message::Binary` with `Message::Close(Some(CloseFrame { code: \
+             close_code::UNSUPPORTED, reason: … }))` (1003), then end the connection.",
+            "Send the close frame through the writer, so it goes out after what is already queued.",
+        ],
+        needs: Needs::Address,
+        body: |t| Box::pin(a_binary_message_is_closed_with_1003(t)),
+    },
+    Check {
+        name: "a_message_over_max_message_bytes_is_refused",
+        stage: ERRORS,
+        section: ERRORS_SECTION,
+        hints: &[
+            "Let tungstenite enforce the limit: `ws.max_message_size(config.max_message_bytes)`. A \
+             bigger message makes `recv()` return an error and axum drops the TCP connection.",
+            "A message of exactly `MAX_MESSAGE_BYTES` is allowed; only a bigger one is refused.",
+        ],
+        needs: Needs::Address,
+        body: |t| Box::pin(a_message_over_max_message_bytes_is_refused(t)),
+    },
+    Check {
+        name: "a_handshake_with_version_8_is_426_with_version_13",
+        stage: ERRORS,
+        section: HANDSHAKE_SECTION,
+        hints: &[
+            "Take `Result<WebSocketUpgrade, WebSocketUpgradeRejection>` in the handler: axum's own \
+             answer to a bad version is 400 without the header.",
+            "Map `WebSocketUpgradeRejection::InvalidWebSocketVersionHeader` to `426 Upgrade Required` \
+             with `Sec-WebSocket-Version: 13`; answer any other rejection as axum would.",
+        ],
+        needs: Needs::Address,
+        body: |t| Box::pin(a_handshake_with_version_8_is_426_with_version_13(t)),
+    },
+    Check {
+        name: "two_hundred_clients_on_one_board_all_see_everyone",
+        stage: SCALE,
+        section: SCALE_SECTION,
+        hints: &[
+            "A `broadcast` channel's capacity is how far a receiver may fall behind. When one does, \
+             `recv()` returns `Err(RecvError::Lagged(n))`: send that client a fresh snapshot and go \
+             on — a `while let Ok(..)` loop would silently end its connection there.",
+            "Never hold the rooms' lock across an `.await`.",
+        ],
+        needs: Needs::Address,
+        body: |t| Box::pin(two_hundred_clients_on_one_board_all_see_everyone(t)),
+    },
+    Check {
+        name: "a_client_that_stops_reading_does_not_delay_the_others",
+        stage: SCALE,
+        section: SCALE_SECTION,
+        hints: &[
+            "Each connection writes to its own socket from its own task. Broadcasting must never wait \
+             for one client: `broadcast::Sender::send` does not, awaiting every member's socket in a \
+             loop does.",
+            "If the slow client's writer blocks, only its broadcast receiver falls behind (`Lagged`); \
+             everyone else carries on.",
+        ],
+        needs: Needs::Address,
+        body: |t| Box::pin(a_client_that_stops_reading_does_not_delay_the_others(t)),
+    },
+];
+
+// ---------------------------------------------------------------------------
+// Stage 1: joining
+
+async fn joining_answers_a_presence_snapshot_with_yourself(t: Target) -> Result<(), Failure> {
+    let transcript = Transcript::new();
+    let board = t.board(1);
+    let mut alice = WsClient::connect(&t, &transcript, "alice").await?;
+    alice.send_json(&join(&board, "Alice")).await?;
+    alice
+        .expect_json(
+            &presence(&board, &["Alice"]),
+            "the joiner gets a snapshot of who is on the board — here only itself",
+        )
+        .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Stage 2: a room per board
+
+async fn a_joiner_sees_everyone_on_the_board_sorted(t: Target) -> Result<(), Failure> {
+    let tr = Transcript::new();
+    let board = t.board(1);
+    let _carol = enter(&t, &tr, &board, "Carol", &["Carol"]).await?;
+    let _alice = enter(&t, &tr, &board, "Alice", &["Alice", "Carol"]).await?;
+    let _bob = enter(&t, &tr, &board, "Bob", &["Alice", "Bob", "Carol"]).await?;
+    Ok(())
+}
+
+async fn the_others_are_told_who_joined(t: Target) -> Result<(), Failure> {
+    let tr = Transcript::new();
+    let board = t.board(1);
+    let mut alice = enter(&t, &tr, &board, "Alice", &["Alice"]).await?;
+    let mut bob = enter(&t, &tr, &board, "Bob", &["Alice", "Bob"]).await?;
+    alice.expect_json(&joined(&board, "Bob"), "Bob joined Alice's board, so Alice is told").await?;
+    // The marker: Carol joins. Bob's next message must be about Carol; a
+    // `joined` about Bob himself would come first.
+    let _carol = enter(&t, &tr, &board, "Carol", &["Alice", "Bob", "Carol"]).await?;
+    bob.expect_json(
+        &joined(&board, "Carol"),
+        "Carol joined. Bob is never told that Bob joined: he has his snapshot",
+    )
+    .await?;
+    alice.expect_json(&joined(&board, "Carol"), "Carol joined Alice's board").await?;
+    Ok(())
+}
+
+async fn boards_are_isolated(t: Target) -> Result<(), Failure> {
+    let tr = Transcript::new();
+    let (one, two) = (t.board(1), t.board(2));
+    let mut alice = enter(&t, &tr, &one, "Alice", &["Alice"]).await?;
+    let mut zed = enter(&t, &tr, &two, "Zed", &["Zed"]).await?;
+    let _bob = enter(&t, &tr, &one, "Bob", &["Alice", "Bob"]).await?;
+    alice
+        .expect_json(
+            &joined(&one, "Bob"),
+            &format!("Bob joined {one}; Zed joined {two}, which Alice never hears of"),
+        )
+        .await?;
+    let _yves = enter(&t, &tr, &two, "Yves", &["Yves", "Zed"]).await?;
+    zed.expect_json(
+        &joined(&two, "Yves"),
+        &format!("Yves joined {two}; Bob joined {one}, which Zed never hears of"),
+    )
+    .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Stage 3: leaving
+
+async fn a_clean_close_tells_the_others_once_and_leaves_no_ghost(t: Target) -> Result<(), Failure> {
+    let tr = Transcript::new();
+    let board = t.board(1);
+    let mut alice = enter(&t, &tr, &board, "Alice", &["Alice"]).await?;
+    let mut bob = enter(&t, &tr, &board, "Bob", &["Alice", "Bob"]).await?;
+    alice.expect_json(&joined(&board, "Bob"), "Bob joined").await?;
+    bob.close(1000).await?;
+    alice.expect_json(&left(&board, "Bob"), "Bob closed his connection (close frame 1000)").await?;
+    expect_no_ghost(&t, &tr, &board, &mut alice, "Alice", "Bob").await
+}
+
+async fn a_dropped_connection_tells_the_others_once_and_leaves_no_ghost(t: Target) -> Result<(), Failure> {
+    let tr = Transcript::new();
+    let board = t.board(1);
+    let mut alice = enter(&t, &tr, &board, "Alice", &["Alice"]).await?;
+    let bob = enter(&t, &tr, &board, "Bob", &["Alice", "Bob"]).await?;
+    alice.expect_json(&joined(&board, "Bob"), "Bob joined").await?;
+    bob.drop_tcp();
+    alice
+        .expect_json(&left(&board, "Bob"), "Bob's TCP connection ended without a close frame: he is gone")
+        .await?;
+    expect_no_ghost(&t, &tr, &board, &mut alice, "Alice", "Bob").await
+}
+
+async fn one_user_in_two_tabs_is_listed_once(t: Target) -> Result<(), Failure> {
+    let tr = Transcript::new();
+    let board = t.board(1);
+    let mut tab1 = enter_as(&t, &tr, "alice#1", &board, "Alice", &["Alice"]).await?;
+    let mut bob = enter(&t, &tr, &board, "Bob", &["Alice", "Bob"]).await?;
+    tab1.expect_json(&joined(&board, "Bob"), "Bob joined").await?;
+    let tab2 = enter_as(&t, &tr, "alice#2", &board, "Alice", &["Alice", "Bob"]).await?;
+    let mut carol = enter(&t, &tr, &board, "Carol", &["Alice", "Bob", "Carol"]).await?;
+    bob.expect_json(
+        &joined(&board, "Carol"),
+        "Carol joined. Alice opening a second tab is not news: she was already listed",
+    )
+    .await?;
+    tab1.close(1000).await?;
+    carol.send_json(&typing_request("task-1")).await?;
+    bob.expect_json(
+        &typing("Carol", "task-1"),
+        "Carol is typing. Alice closed one tab but still has another, so she has not left",
+    )
+    .await?;
+    tab2.drop_tcp();
+    bob.expect_json(&left(&board, "Alice"), "Alice's last tab is gone, so now she has left").await?;
+    carol.send_json(&typing_stopped_request("task-1")).await?;
+    bob.expect_json(&typing_stopped("Carol", "task-1"), "Carol stopped typing; Alice left only once").await?;
+    let _dave = enter(&t, &tr, &board, "Dave", &["Bob", "Carol", "Dave"]).await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Stage 4: typing
+
+async fn typing_reaches_the_others_but_not_the_typist(t: Target) -> Result<(), Failure> {
+    let tr = Transcript::new();
+    let board = t.board(1);
+    let mut alice = enter(&t, &tr, &board, "Alice", &["Alice"]).await?;
+    let mut bob = enter(&t, &tr, &board, "Bob", &["Alice", "Bob"]).await?;
+    alice.expect_json(&joined(&board, "Bob"), "Bob joined").await?;
+    alice.send_json(&typing_request("task-3")).await?;
+    bob.expect_json(&typing("Alice", "task-3"), "Alice is typing on task-3; Bob is told").await?;
+    // The marker: Bob types too. Alice's next message must be about Bob; an
+    // echo of her own typing would come first.
+    bob.send_json(&typing_request("task-4")).await?;
+    alice
+        .expect_json(
+            &typing("Bob", "task-4"),
+            "Bob is typing on task-4. Alice is never told that she is typing",
+        )
+        .await?;
+    Ok(())
+}
+
+async fn typing_stopped_reaches_the_others_when_asked(t: Target) -> Result<(), Failure> {
+    let tr = Transcript::new();
+    let board = t.board(1);
+    let mut alice = enter(&t, &tr, &board, "Alice", &["Alice"]).await?;
+    let mut bob = enter(&t, &tr, &board, "Bob", &["Alice", "Bob"]).await?;
+    alice.send_json(&typing_request("task-3")).await?;
+    bob.expect_json(&typing("Alice", "task-3"), "Alice is typing on task-3").await?;
+    alice.send_json(&typing_stopped_request("task-3")).await?;
+    // The marker: Alice starts on another task at once. If the server left
+    // task-3 to its expiry timer, task-5 would arrive first.
+    alice.send_json(&typing_request("task-5")).await?;
+    bob.expect_json(
+        &typing_stopped("Alice", "task-3"),
+        "Alice said she stopped typing on task-3: Bob is told at once, before her next message",
+    )
+    .await?;
+    bob.expect_json(&typing("Alice", "task-5"), "Alice is now typing on task-5").await?;
+    Ok(())
+}
+
+async fn typing_stops_by_itself_after_the_ttl(t: Target) -> Result<(), Failure> {
+    let ttl = tunables(&t).typing_ttl_ms;
+    let tr = Transcript::new();
+    let board = t.board(1);
+    let mut alice = enter(&t, &tr, &board, "Alice", &["Alice"]).await?;
+    let mut bob = enter(&t, &tr, &board, "Bob", &["Alice", "Bob"]).await?;
+    let start = Instant::now();
+    alice.send_json(&typing_request("task-3")).await?;
+    bob.expect_json(&typing("Alice", "task-3"), "Alice is typing on task-3").await?;
+    bob.expect_json(
+        &typing_stopped("Alice", "task-3"),
+        &format!("Alice sent nothing more: after TYPING_TTL_MS ({ttl} ms) her indicator expires"),
+    )
+    .await?;
+    let elapsed = start.elapsed();
+    if elapsed < Duration::from_millis(ttl * 9 / 10) {
+        return Err(bob
+            .fail(
+                format!("typing_stopped came {} ms after typing: before the TTL", elapsed.as_millis()),
+                format!("typing_stopped no sooner than TYPING_TTL_MS ({ttl} ms) after the last typing"),
+            )
+            .got(format!("typing_stopped after {} ms", elapsed.as_millis())));
+    }
+    Ok(())
+}
+
+async fn a_refreshed_typing_indicator_lasts_a_ttl_from_the_last_refresh(t: Target) -> Result<(), Failure> {
+    let ttl = Duration::from_millis(tunables(&t).typing_ttl_ms);
+    let tr = Transcript::new();
+    let task = "task-3";
+    // A person types on: the refresh comes a quarter of the TTL after the
+    // first `typing`. (The sleep paces the typist; nothing waits on it.) On a
+    // machine so busy that the refresh comes too late to mean anything, try
+    // again, on a fresh board.
+    for attempt in 1..=3 {
+        let board = t.board(attempt);
+        let mut alice = enter(&t, &tr, &board, "Alice", &["Alice"]).await?;
+        let mut bob = enter(&t, &tr, &board, "Bob", &["Alice", "Bob"]).await?;
+        let first = Instant::now();
+        alice.send_json(&typing_request(task)).await?;
+        bob.expect_json(&typing("Alice", task), &format!("Alice is typing on {task}")).await?;
+        tokio::time::sleep(ttl / 4).await;
+        let refreshed = Instant::now();
+        alice.send_json(&typing_request(task)).await?;
+        if refreshed - first > ttl / 2 {
+            continue;
+        }
+        let why = format!(
+            "Alice sent typing again {} ms later: the indicator lasts TYPING_TTL_MS ({} ms) from that refresh",
+            (refreshed - first).as_millis(),
+            ttl.as_millis()
+        );
+        loop {
+            let message = bob.next_json(&why).await?;
+            // Telling Bob again that Alice is typing is allowed, if wasteful.
+            if json_matches(&typing("Alice", task), &message) {
+                continue;
+            }
+            if !json_matches(&typing_stopped("Alice", task), &message) {
+                return Err(bob
+                    .fail("the next message is not the one expected", why)
+                    .got(message.to_string()));
+            }
+            break;
+        }
+        let after_refresh = refreshed.elapsed();
+        if after_refresh < ttl * 9 / 10 {
+            return Err(bob
+                .fail(
+                    format!(
+                        "typing_stopped came {} ms after the refresh: the refresh did not extend the indicator",
+                        after_refresh.as_millis()
+                    ),
+                    format!("typing_stopped no sooner than {} ms after the refresh", ttl.as_millis()),
+                )
+                .got(format!(
+                    "typing_stopped {} ms after the first typing, {} ms after the refresh",
+                    first.elapsed().as_millis(),
+                    after_refresh.as_millis()
+                )));
+        }
+        return Ok(());
+    }
+    Err(Failure::new("this machine is too busy to pace a typist: three refreshes came too late")
+        .sent(tr.render()))
+}
+
+async fn typing_stops_when_the_typist_leaves(t: Target) -> Result<(), Failure> {
+    let tr = Transcript::new();
+    let board = t.board(1);
+    let mut alice = enter(&t, &tr, &board, "Alice", &["Alice"]).await?;
+    let mut bob = enter(&t, &tr, &board, "Bob", &["Alice", "Bob"]).await?;
+    alice.expect_json(&joined(&board, "Bob"), "Bob joined").await?;
+    alice.send_json(&typing_request("task-3")).await?;
+    bob.expect_json(&typing("Alice", "task-3"), "Alice is typing on task-3").await?;
+    alice.drop_tcp();
+    expect_in_any_order(
+        &mut bob,
+        vec![typing_stopped("Alice", "task-3"), left(&board, "Alice")],
+        "Alice's connection dropped while she was typing: Bob is told she stopped typing, and that \
+         she left (in either order)",
+    )
+    .await?;
+    let _carol = enter(&t, &tr, &board, "Carol", &["Bob", "Carol"]).await?;
+    bob.expect_json(&joined(&board, "Carol"), "Carol joined; nothing more about Alice came before").await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Stage 5: heartbeats
+
+async fn the_server_pings_every_heartbeat(t: Target) -> Result<(), Failure> {
+    let heartbeat = Duration::from_millis(tunables(&t).heartbeat_ms);
+    let tr = Transcript::with_pings();
+    let board = t.board(1);
+    let start = Instant::now();
+    let mut alice = enter(&t, &tr, &board, "Alice", &["Alice"]).await?;
+    let expected = format!(
+        "a ping every HEARTBEAT_MS ({} ms), while the client is otherwise quiet",
+        heartbeat.as_millis()
+    );
+    for _ in 0..3 {
+        alice.next_ping(&expected).await?;
+    }
+    // Three pings, the first maybe at once: at least two heartbeats apart.
+    let elapsed = start.elapsed();
+    if elapsed < heartbeat * 3 / 2 {
+        return Err(alice
+            .fail(format!("three pings came within {} ms: too often", elapsed.as_millis()), expected)
+            .got(format!("3 pings in {} ms", elapsed.as_millis())));
+    }
+    Ok(())
+}
+
+async fn a_client_that_answers_pings_outlives_the_idle_timeout(t: Target) -> Result<(), Failure> {
+    let tunables = tunables(&t);
+    let idle = Duration::from_millis(tunables.idle_timeout_ms);
+    let tr = Transcript::new();
+    let board = t.board(1);
+    let mut alice = enter(&t, &tr, &board, "Alice", &["Alice"]).await?;
+    let mut bob = enter(&t, &tr, &board, "Bob", &["Alice", "Bob"]).await?;
+    alice.expect_json(&joined(&board, "Bob"), "Bob joined").await?;
+    // Both stay quiet but answer every ping, for one and a half idle timeouts —
+    // measured in the server's own pings, so nothing here sleeps.
+    let start = Instant::now();
+    let expected = format!("a ping every HEARTBEAT_MS ({} ms)", tunables.heartbeat_ms);
+    while start.elapsed() < idle * 3 / 2 {
+        bob.next_ping(&expected).await?;
+    }
+    bob.send_json(&typing_request("task-1")).await?;
+    alice
+        .expect_json(
+            &typing("Bob", "task-1"),
+            &format!(
+                "Bob is typing. Alice and Bob sent nothing for {} ms, longer than IDLE_TIMEOUT_MS, but \
+                 answered every ping: nobody left",
+                start.elapsed().as_millis()
+            ),
+        )
+        .await?;
+    Ok(())
+}
+
+async fn a_silent_client_is_dropped_after_the_idle_timeout(t: Target) -> Result<(), Failure> {
+    let tunables = tunables(&t);
+    let tr = Transcript::new();
+    let board = t.board(1);
+    let mut alice = enter(&t, &tr, &board, "Alice", &["Alice"]).await?;
+    let mut bob = enter(&t, &tr, &board, "Bob", &["Alice", "Bob"]).await?;
+    alice.expect_json(&joined(&board, "Bob"), "Bob joined").await?;
+    let start = Instant::now();
+    bob.mute();
+    alice
+        .expect_json(
+            &left(&board, "Bob"),
+            &format!(
+                "Bob stopped answering pings: after IDLE_TIMEOUT_MS ({} ms) without a frame from him, \
+                 he is gone",
+                tunables.idle_timeout_ms
+            ),
+        )
+        .await?;
+    // Bob's last pong came shortly before he went silent, a heartbeat or so
+    // (more on a busy machine): half the idle timeout is a safe lower bound.
+    let soonest = Duration::from_millis(tunables.idle_timeout_ms / 2);
+    let elapsed = start.elapsed();
+    if elapsed < soonest {
+        return Err(alice
+            .fail(
+                format!("Bob was dropped {} ms after going silent: too soon", elapsed.as_millis()),
+                format!(
+                    "left no sooner than IDLE_TIMEOUT_MS ({} ms) after Bob's last frame",
+                    tunables.idle_timeout_ms
+                ),
+            )
+            .got(format!("left after {} ms", elapsed.as_millis())));
+    }
+    bob.expect_end("the server closes the connection of a client it has given up on").await?;
+    expect_no_ghost(&t, &tr, &board, &mut alice, "Alice", "Bob").await
+}
+
+// ---------------------------------------------------------------------------
+// Stage 6: bad input
+
+async fn a_message_before_join_gets_an_error_and_the_connection_stays_open(t: Target) -> Result<(), Failure> {
+    let tr = Transcript::new();
+    let board = t.board(1);
+    let mut bob = enter(&t, &tr, &board, "Bob", &["Bob"]).await?;
+    let mut alice = WsClient::connect(&t, &tr, "alice").await?;
+    alice.send_json(&typing_request("task-1")).await?;
+    expect_error(&mut alice, "typing before joining: the server does not know who or where Alice is").await?;
+    alice.send_json(&join(&board, "Alice")).await?;
+    alice
+        .expect_json(
+            &presence(&board, &["Alice", "Bob"]),
+            "after the error the connection is still open: Alice joins",
+        )
+        .await?;
+    bob.expect_json(&joined(&board, "Alice"), "Alice joined; her typing before joining went nowhere").await?;
+    Ok(())
+}
+
+async fn a_second_join_gets_an_error_and_changes_nothing(t: Target) -> Result<(), Failure> {
+    let tr = Transcript::new();
+    let (one, two) = (t.board(1), t.board(2));
+    let mut alice = enter(&t, &tr, &one, "Alice", &["Alice"]).await?;
+    alice.send_json(&join(&two, "Mallory")).await?;
+    expect_error(&mut alice, "a connection joins once; this one already joined as Alice").await?;
+    let _bob = enter(&t, &tr, &one, "Bob", &["Alice", "Bob"]).await?;
+    alice.expect_json(&joined(&one, "Bob"), &format!("Alice is still on {one}, still called Alice")).await?;
+    let _zed = enter(&t, &tr, &two, "Zed", &["Zed"]).await?;
+    Ok(())
+}
+
+async fn invalid_json_gets_an_error_and_the_connection_stays_open(t: Target) -> Result<(), Failure> {
+    let tr = Transcript::new();
+    let board = t.board(1);
+    let mut alice = enter(&t, &tr, &board, "Alice", &["Alice"]).await?;
+    for text in [
+        r#"{"type": "typing", "taskId": "task-3""#,
+        "typing task-3",
+        "[1, 2, 3]",
+        r#"{"type": "typing"}"#,
+        r#"{"type": "typing", "taskId": 3}"#,
+    ] {
+        alice.send_text(text).await?;
+        expect_error(&mut alice, "the server cannot read that message, says so, and keeps the connection")
+            .await?;
+    }
+    let _bob = enter(&t, &tr, &board, "Bob", &["Alice", "Bob"]).await?;
+    alice
+        .expect_json(&joined(&board, "Bob"), "Bob joined: Alice's connection stayed open, on the board")
+        .await?;
+    Ok(())
+}
+
+async fn an_unknown_type_gets_an_error_and_the_connection_stays_open(t: Target) -> Result<(), Failure> {
+    let tr = Transcript::new();
+    let board = t.board(1);
+    let mut alice = enter(&t, &tr, &board, "Alice", &["Alice"]).await?;
+    for message in
+        [json!({"type": "dance", "taskId": "task-3"}), json!({"taskId": "task-3"}), json!({"type": 42})]
+    {
+        alice.send_json(&message).await?;
+        expect_error(&mut alice, "the server does not know that type, says so, and keeps the connection")
+            .await?;
+    }
+    let _bob = enter(&t, &tr, &board, "Bob", &["Alice", "Bob"]).await?;
+    alice
+        .expect_json(&joined(&board, "Bob"), "Bob joined: Alice's connection stayed open, on the board")
+        .await?;
+    Ok(())
+}
+
+async fn a_binary_message_is_closed_with_1003(t: Target) -> Result<(), Failure> {
+    let tr = Transcript::new();
+    let board = t.board(1);
+    let mut alice = enter(&t, &tr, &board, "Alice", &["Alice"]).await?;
+    let mut bob = enter(&t, &tr, &board, "Bob", &["Alice", "Bob"]).await?;
+    alice.expect_json(&joined(&board, "Bob"), "Bob joined").await?;
+    alice.send_binary(vec![0x01, 0x02, 0x03]).await?;
+    alice
+        .expect_close(1003, "the protocol is JSON text; 1003 means \"I cannot accept this type of data\"")
+        .await?;
+    bob.expect_json(&left(&board, "Alice"), "the server closed Alice's connection, so she left").await?;
+    Ok(())
+}
+
+async fn a_message_over_max_message_bytes_is_refused(t: Target) -> Result<(), Failure> {
+    let max = tunables(&t).max_message_bytes;
+    let tr = Transcript::new();
+    let board = t.board(1);
+    let mut alice = enter(&t, &tr, &board, "Alice", &["Alice"]).await?;
+    let mut bob = enter(&t, &tr, &board, "Bob", &["Alice", "Bob"]).await?;
+    alice.expect_json(&joined(&board, "Bob"), "Bob joined").await?;
+    // JSON allows whitespace after the value: pad a typing message to size.
+    let message = typing_request("task-3").to_string();
+    let padded = |len: usize| format!("{message}{}", " ".repeat(len.saturating_sub(message.len())));
+    alice.send_text(padded(max)).await?;
+    bob.expect_json(
+        &typing("Alice", "task-3"),
+        &format!("Alice's message was exactly MAX_MESSAGE_BYTES ({max} bytes): allowed"),
+    )
+    .await?;
+    alice.send_text(padded(max + 1)).await?;
+    alice
+        .expect_close_or_tcp_closed(
+            1009,
+            &format!("the message was {} bytes, one more than MAX_MESSAGE_BYTES", max + 1),
+        )
+        .await?;
+    expect_in_any_order(
+        &mut bob,
+        vec![typing_stopped("Alice", "task-3"), left(&board, "Alice")],
+        "the server closed Alice's connection while she was typing: she stopped typing and left",
+    )
+    .await
+}
+
+async fn a_handshake_with_version_8_is_426_with_version_13(t: Target) -> Result<(), Failure> {
+    let exchange = t
+        .request("GET", crate::ws::WS_PATH)
+        .header("Upgrade", "websocket")
+        .header("Connection", "Upgrade")
+        .header("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .header("Sec-WebSocket-Version", "8")
+        .send()
+        .await?;
+    let expected = "426 Upgrade Required with Sec-WebSocket-Version: 13 — RFC 6455 §4.2.2: a server that \
+                    does not speak the client's version answers with the versions it does speak";
+    exchange.expect_status(426, expected)?;
+    match exchange.header("sec-websocket-version") {
+        Some(versions) if versions.split(',').any(|v| v.trim() == "13") => Ok(()),
+        Some(versions) => Err(exchange.fail(format!("the 426 names version {versions:?}, not 13"), expected)),
+        None => Err(exchange.fail("the 426 has no Sec-WebSocket-Version header", expected)),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Stage 7: many clients, and slow ones
+
+async fn two_hundred_clients_on_one_board_all_see_everyone(t: Target) -> Result<(), Failure> {
+    const CLIENTS: usize = 200;
+    // Each client is two sockets in this process: its own and the server's.
+    let _ = crate::ws::raise_open_files_limit(4 * CLIENTS as u64 + 256);
+    let tr = Transcript::new();
+    let board = t.board(1);
+    let users: Vec<String> = (0..CLIENTS).map(|n| format!("user-{n:03}")).collect();
+    let everyone: BTreeSet<String> = users.iter().cloned().collect();
+    let connected = join_all(users.iter().map(|user| async {
+        let mut client = WsClient::connect(&t, &tr, user).await?;
+        client.send_json(&join(&board, user)).await?;
+        Ok::<_, Failure>(client)
+    }))
+    .await;
+    let mut clients = Vec::with_capacity(CLIENTS);
+    for client in connected {
+        clients.push(client?);
+    }
+    for (user, client) in users.iter().zip(&mut clients) {
+        let mut view = BTreeSet::new();
+        let mut snapshot = false;
+        while !snapshot || view != everyone {
+            let expected = format!(
+                "{user} hears of all {CLIENTS} users: a snapshot, then `joined` for everyone after it \
+                 (so far it knows {} of them)",
+                view.len()
+            );
+            let message = client.next_json(&expected).await?;
+            match message["type"].as_str() {
+                Some("presence") => {
+                    snapshot = true;
+                    view = message["users"]
+                        .as_array()
+                        .map(|users| users.iter().filter_map(|u| u.as_str().map(str::to_owned)).collect())
+                        .unwrap_or_default();
+                }
+                Some("joined") if snapshot => {
+                    view.extend(message["user"].as_str().map(str::to_owned));
+                }
+                Some("left") if snapshot => {
+                    if let Some(gone) = message["user"].as_str() {
+                        view.remove(gone);
+                    }
+                }
+                _ => {
+                    return Err(client
+                        .fail("an unexpected message while 200 clients join", expected)
+                        .got(message.to_string()));
+                }
+            }
+            if !view.is_subset(&everyone) {
+                return Err(client
+                    .fail("the presence list holds users nobody joined as", expected)
+                    .got(message.to_string()));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn a_client_that_stops_reading_does_not_delay_the_others(t: Target) -> Result<(), Failure> {
+    let tunables = tunables(&t);
+    let tr = Transcript::new();
+    let board = t.board(1);
+    let mut olivia = enter(&t, &tr, &board, "Olivia", &["Olivia"]).await?;
+    // A small receive buffer, so that what Sam does not read backs up into
+    // the server soon.
+    let options = ConnectOptions { recv_buffer: Some(4096) };
+    let mut sam = WsClient::connect_with(&t, &tr, "sam", options).await?;
+    sam.send_json(&join(&board, "Sam")).await?;
+    sam.expect_json(&presence(&board, &["Olivia", "Sam"]), "Sam joins").await?;
+    olivia.expect_json(&joined(&board, "Sam"), "Sam joined").await?;
+    let mut tom = enter(&t, &tr, &board, "Tom", &["Olivia", "Sam", "Tom"]).await?;
+    olivia.expect_json(&joined(&board, "Tom"), "Tom joined").await?;
+
+    let pong_every = tunables.heartbeat_ms.min(tunables.idle_timeout_ms / 3).max(1);
+    sam.stall(Duration::from_millis(pong_every));
+    // Tom types on many tasks with long ids: ~12 MiB for each listener, more
+    // than any socket buffers hold, so a server that waits for Sam stalls.
+    let id_bytes = (tunables.max_message_bytes / 2).min(32 * 1024);
+    let rounds = (12 * 1024 * 1024) / (2 * id_bytes);
+    let tasks: Vec<String> = (0..rounds).map(|n| format!("task-{n}-{}", "x".repeat(id_bytes))).collect();
+    for task in &tasks {
+        tom.send_json(&typing_request(task)).await?;
+        tom.send_json(&typing_stopped_request(task)).await?;
+    }
+    tom.send_json(&typing_request("task-last")).await?;
+    let sam_left = left(&board, "Sam");
+    let mut want = Vec::with_capacity(2 * rounds + 1);
+    for task in &tasks {
+        want.push(typing("Tom", task));
+        want.push(typing_stopped("Tom", task));
+    }
+    want.push(typing("Tom", "task-last"));
+    for (n, wanted) in want.iter().enumerate() {
+        let why = format!(
+            "message {} of {}: Tom's typing reaches Olivia in full while Sam reads nothing (a server \
+             may drop Sam for it; it must not wait for him)",
+            n + 1,
+            want.len()
+        );
+        let mut message = olivia.next_json(&why).await?;
+        if json_matches(&sam_left, &message) {
+            message = olivia.next_json(&why).await?;
+        }
+        if !json_matches(wanted, &message) {
+            return Err(olivia
+                .fail("the next message is not the one expected", why)
+                .got(message.to_string()));
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Helpers shared by the checks above.
+
+fn tunables(t: &Target) -> Tunables {
+    t.tunables().unwrap_or(Tunables::PRODUCTION)
+}
+
+fn join(board: &str, user: &str) -> Value {
+    json!({"type": "join", "boardId": board, "user": user})
+}
+
+fn typing_request(task: &str) -> Value {
+    json!({"type": "typing", "taskId": task})
+}
+
+fn typing_stopped_request(task: &str) -> Value {
+    json!({"type": "typing_stopped", "taskId": task})
+}
+
+fn presence(board: &str, users: &[&str]) -> Value {
+    json!({"type": "presence", "boardId": board, "users": users})
+}
+
+fn joined(board: &str, user: &str) -> Value {
+    json!({"type": "joined", "boardId": board, "user": user})
+}
+
+fn left(board: &str, user: &str) -> Value {
+    json!({"type": "left", "boardId": board, "user": user})
+}
+
+/// What the others see. The board is not part of it: they know which board
+/// they are on.
+fn typing(user: &str, task: &str) -> Value {
+    json!({"type": "typing", "user": user, "taskId": task})
+}
+
+fn typing_stopped(user: &str, task: &str) -> Value {
+    json!({"type": "typing_stopped", "user": user, "taskId": task})
+}
+
+/// Connects a client labelled after `user` and joins: the snapshot must
+/// list exactly `users`.
+async fn enter(
+    t: &Target,
+    tr: &Transcript,
+    board: &str,
+    user: &str,
+    users: &[&str],
+) -> Result<WsClient, Failure> {
+    enter_as(t, tr, &user.to_lowercase(), board, user, users).await
+}
+
+async fn enter_as(
+    t: &Target,
+    tr: &Transcript,
+    label: &str,
+    board: &str,
+    user: &str,
+    users: &[&str],
+) -> Result<WsClient, Failure> {
+    let mut client = WsClient::connect(t, tr, label).await?;
+    client.send_json(&join(board, user)).await?;
+    let why = format!("{user} joins {board}: the snapshot lists everyone on it, {user} included, sorted");
+    client.expect_json(&presence(board, users), &why).await?;
+    Ok(client)
+}
+
+/// Requires the next message to be `{"type":"error","message":"…"}` with a
+/// message that says something.
+async fn expect_error(client: &mut WsClient, why: &str) -> Result<(), Failure> {
+    let want = json!({"type": "error"});
+    let got = client.expect_json(&want, &format!("{{\"type\":\"error\",\"message\":\"…\"}}: {why}")).await?;
+    match got["message"].as_str() {
+        Some(message) if !message.trim().is_empty() => Ok(()),
+        _ => Err(client
+            .fail(
+                "the error has no \"message\" saying what was wrong",
+                format!("a non-empty message ({why})"),
+            )
+            .got(got.to_string())),
+    }
+}
+
+/// Requires the next messages to be `want`, in any order.
+async fn expect_in_any_order(client: &mut WsClient, mut want: Vec<Value>, why: &str) -> Result<(), Failure> {
+    while !want.is_empty() {
+        let expected = format!("{}\n({why})", Value::Array(want.clone()));
+        let message = client.next_json(&expected).await?;
+        match want.iter().position(|w| json_matches(w, &message)) {
+            Some(found) => {
+                want.remove(found);
+            }
+            None => {
+                return Err(client
+                    .fail("the next message is not the one expected", expected)
+                    .got(message.to_string()));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// After `gone` left: the marker is Carol joining. `watcher` must hear of
+/// Carol next (no second `left`), and Carol's snapshot must not list `gone`.
+async fn expect_no_ghost(
+    t: &Target,
+    tr: &Transcript,
+    board: &str,
+    watcher: &mut WsClient,
+    watcher_user: &str,
+    gone: &str,
+) -> Result<(), Failure> {
+    let mut users = vec![watcher_user, "Carol"];
+    users.sort_unstable();
+    let _carol = enter(t, tr, board, "Carol", &users).await?;
+    watcher
+        .expect_json(
+            &joined(board, "Carol"),
+            &format!("Carol joined. {gone} left exactly once: nothing more about {gone} came before"),
+        )
+        .await?;
+    Ok(())
+}

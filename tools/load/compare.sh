@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The course's performance figures: each is one of its solutions against a
+# reference server, in interleaved rounds (ours, reference, ours, …), with
+# medians, ranges and the ratio. book/src/appendix-measuring.md explains them.
+#
+#   tools/load/compare.sh             # all three comparisons (about 10 minutes)
+#   tools/load/compare.sh echo        # chapter 4's echo ÷ plain tokio-tungstenite
+#   tools/load/compare.sh idle        # chapter 5's presence vs axum's defaults
+#   tools/load/compare.sh fanout      # chapter 2's event stream vs a naive one
+#   ROUNDS=7 tools/load/compare.sh echo
+#
+# Figures taken while the machine is busy with something else are noise:
+# check `uptime` first.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+what="${1:-all}"
+rounds="${ROUNDS:-5}"
+case "$what" in
+all | echo | idle | fanout) ;;
+*)
+    echo "usage: $0 [all|echo|idle|fanout]" >&2
+    exit 2
+    ;;
+esac
+
+# Each connection is a file descriptor at both ends, and 10,000 of them need
+# more than a shell's usual 1,024. The servers inherit this limit (the load
+# tool raises its own as well, and says what it got).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+cargo build --release -p course-load -p sol02-sse -p sol04-frames -p sol05-presence
+bin=target/release
+compare() { "$bin/load" compare --rounds "$rounds" "$@"; }
+echo "$(uptime)"
+
+if [[ $what == all || $what == echo ]]; then
+    echo
+    echo "## Chapter 4's echo ÷ plain tokio-tungstenite: 64 connections × 1 KiB (goal: messages/s ratio ≥ 1.0)"
+    compare --ours "$bin/sol04-frames" --reference "$bin/ref-tungstenite-echo" \
+        echo --connections 64 --size 1024
+    echo
+    echo "## Chapter 4's echo ÷ plain tokio-tungstenite: 1 connection × 16 B (goal: messages/s ratio ≥ 1.0)"
+    compare --ours "$bin/sol04-frames" --reference "$bin/ref-tungstenite-echo" \
+        echo --connections 1 --size 16
+fi
+
+if [[ $what == all || $what == idle ]]; then
+    echo
+    echo "## Chapter 5's presence vs axum's defaults: 10,000 idle WebSockets (goal: ≤ 8 KiB each)"
+    compare --ours "$bin/sol05-presence" --reference "$bin/ref-axum-echo" \
+        idle --connections 10000
+    echo
+    echo "## The same, each connection joined to a board of 10 (the echo server answers the join by echoing it)"
+    compare --ours "$bin/sol05-presence" --reference "$bin/ref-axum-echo" \
+        idle --connections 10000 --group 10 \
+        --hello '{"type":"join","boardId":"idle-{g}","user":"user-{i}"}'
+fi
+
+if [[ $what == all || $what == fanout ]]; then
+    echo
+    echo "## Chapter 2's event stream vs naive Sse + broadcast: 10,000 subscribers, 20 events (goal: p99 ratio ≤ 0.6, all delivered)"
+    compare --ours "$bin/sol02-sse" --reference "$bin/ref-naive-sse" \
+        fanout --subscribers 10000 --events 20
+fi
