@@ -968,37 +968,37 @@ fn tunables(t: &Target) -> Tunables {
     t.tunables().unwrap_or(Tunables::PRODUCTION)
 }
 
-fn join(board: &str, user: &str) -> Value {
+pub(crate) fn join(board: &str, user: &str) -> Value {
     json!({"type": "join", "boardId": board, "user": user})
 }
 
-fn typing_request(task: &str) -> Value {
+pub(crate) fn typing_request(task: &str) -> Value {
     json!({"type": "typing", "taskId": task})
 }
 
-fn typing_stopped_request(task: &str) -> Value {
+pub(crate) fn typing_stopped_request(task: &str) -> Value {
     json!({"type": "typing_stopped", "taskId": task})
 }
 
-fn presence(board: &str, users: &[&str]) -> Value {
+pub(crate) fn presence(board: &str, users: &[&str]) -> Value {
     json!({"type": "presence", "boardId": board, "users": users})
 }
 
-fn joined(board: &str, user: &str) -> Value {
+pub(crate) fn joined(board: &str, user: &str) -> Value {
     json!({"type": "joined", "boardId": board, "user": user})
 }
 
-fn left(board: &str, user: &str) -> Value {
+pub(crate) fn left(board: &str, user: &str) -> Value {
     json!({"type": "left", "boardId": board, "user": user})
 }
 
 /// What the others see. The board is not part of it: they know which board
 /// they are on.
-fn typing(user: &str, task: &str) -> Value {
+pub(crate) fn typing(user: &str, task: &str) -> Value {
     json!({"type": "typing", "user": user, "taskId": task})
 }
 
-fn typing_stopped(user: &str, task: &str) -> Value {
+pub(crate) fn typing_stopped(user: &str, task: &str) -> Value {
     json!({"type": "typing_stopped", "user": user, "taskId": task})
 }
 
@@ -1014,7 +1014,7 @@ async fn enter(
     enter_as(t, tr, &user.to_lowercase(), board, user, users).await
 }
 
-async fn enter_as(
+pub(crate) async fn enter_as(
     t: &Target,
     tr: &Transcript,
     label: &str,

@@ -14,6 +14,9 @@
 
 use serde_json::{Value, json};
 
+use crate::chapter05::{
+    enter_as, join, joined, left, presence, typing, typing_request, typing_stopped, typing_stopped_request,
+};
 use crate::http::{ANSWER_TIMEOUT, Exchange};
 use crate::sse::EventStream;
 use crate::ws::{Transcript, WsClient, json_matches};
@@ -481,38 +484,6 @@ async fn presence_still_holds_next_to_the_commands(t: Target) -> Result<(), Fail
 // ---------------------------------------------------------------------------
 // Helpers shared by the checks above.
 
-fn join(board: &str, user: &str) -> Value {
-    json!({"type": "join", "boardId": board, "user": user})
-}
-
-fn presence(board: &str, users: &[&str]) -> Value {
-    json!({"type": "presence", "boardId": board, "users": users})
-}
-
-fn joined(board: &str, user: &str) -> Value {
-    json!({"type": "joined", "boardId": board, "user": user})
-}
-
-fn left(board: &str, user: &str) -> Value {
-    json!({"type": "left", "boardId": board, "user": user})
-}
-
-fn typing_request(task: &str) -> Value {
-    json!({"type": "typing", "taskId": task})
-}
-
-fn typing_stopped_request(task: &str) -> Value {
-    json!({"type": "typing_stopped", "taskId": task})
-}
-
-fn typing(user: &str, task: &str) -> Value {
-    json!({"type": "typing", "user": user, "taskId": task})
-}
-
-fn typing_stopped(user: &str, task: &str) -> Value {
-    json!({"type": "typing_stopped", "user": user, "taskId": task})
-}
-
 fn create_task(request: &str, title: &str) -> Value {
     json!({"type": "create_task", "requestId": request, "title": title})
 }
@@ -523,23 +494,6 @@ fn move_task(request: &str, task: &str, column: &str) -> Value {
 
 fn ack(request: &str, task: &Value) -> Value {
     json!({"type": "ack", "requestId": request, "task": task})
-}
-
-/// Connects a client labelled `label` and joins `board` as `user`: the
-/// snapshot must list exactly `users`.
-async fn enter_as(
-    t: &Target,
-    tr: &Transcript,
-    label: &str,
-    board: &str,
-    user: &str,
-    users: &[&str],
-) -> Result<WsClient, Failure> {
-    let mut client = WsClient::connect(t, tr, label).await?;
-    client.send_json(&join(board, user)).await?;
-    let why = format!("{user} joins {board}: the snapshot lists everyone on it, {user} included, sorted");
-    client.expect_json(&presence(board, users), &why).await?;
-    Ok(client)
 }
 
 /// Requires the next message to be an error that carries `request` and says
