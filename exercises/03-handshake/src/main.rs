@@ -19,5 +19,7 @@ async fn main() -> std::io::Result<()> {
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
     let listener = TcpListener::bind(format!("127.0.0.1:{port}")).await?;
     tracing::info!("WebSocket handshake listening on ws://{}/ws", listener.local_addr()?);
-    ex03_handshake::serve(listener, ex03_handshake::Config::from_env()).await
+    // Chapter 3's server has no settings to read (chapter 4's first one is
+    // MAX_MESSAGE_BYTES).
+    ex03_handshake::serve(listener, ex03_handshake::Config::default()).await
 }

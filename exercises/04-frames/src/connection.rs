@@ -23,11 +23,14 @@ const READ_CHUNK: usize = 8 * 1024;
 /// discarding) what the client still sends, before it lets go of the socket.
 const LINGER: Duration = Duration::from_secs(1);
 
-/// Why serving a connection stopped early.
+/// Why serving a connection stopped before a closing handshake.
 #[derive(Debug, thiserror::Error)]
 enum Stop {
+    /// The socket failed, or the client closed TCP without a closing
+    /// handshake: nobody is left to tell.
     #[error(transparent)]
     Io(#[from] io::Error),
+    /// The client broke the protocol: it gets a Close frame saying so.
     #[error(transparent)]
     Violation(#[from] Violation),
 }
@@ -38,39 +41,54 @@ impl From<frame::FrameError> for Stop {
     }
 }
 
-/// A socket and the bytes read from it that are not a whole frame yet.
+/// One client's WebSocket connection, after the `101`: the socket, the
+/// bytes read from it that are not a whole frame yet, and the protocol's
+/// state. [`Connection::run`] serves it to the end.
 #[derive(Debug)]
 pub struct Connection {
     stream: TcpStream,
     buffer: BytesMut,
     /// The largest frame payload [`frame::decode`] accepts.
     max_payload: usize,
-}
-
-/// Serves one client until it closes, breaks the protocol, or goes away.
-pub async fn run(stream: TcpStream, max_message_bytes: usize) -> io::Result<()> {
-    let mut connection = Connection::new(stream, max_message_bytes);
-    let mut session = Session::new(max_message_bytes);
-    match connection.serve(&mut session).await {
-        Ok(()) => Ok(()),
-        Err(Stop::Violation(violation)) => {
-            tracing::info!(%violation, "failing the connection");
-            connection.fail(&violation).await
-        }
-        Err(Stop::Io(error)) => Err(error),
-    }
+    session: Session,
 }
 
 impl Connection {
-    pub fn new(stream: TcpStream, max_payload: usize) -> Self {
-        Connection { stream, buffer: BytesMut::with_capacity(READ_CHUNK), max_payload }
+    /// A connection whose handshake is done, accepting messages of up to
+    /// `max_message_bytes` (a single frame is never longer than a message).
+    pub fn new(stream: TcpStream, max_message_bytes: usize) -> Self {
+        Connection {
+            stream,
+            buffer: BytesMut::with_capacity(READ_CHUNK),
+            max_payload: max_message_bytes,
+            session: Session::new(max_message_bytes),
+        }
+    }
+
+    /// Serves the client until the connection ends, and says how it ended.
+    ///
+    /// `Ok` after a closing handshake, or after failing the connection for a
+    /// client that broke the protocol (it was told why, with a close code).
+    /// `Err` when the socket failed, or the client closed TCP without a
+    /// Close frame, which RFC 6455 §7.1.5 calls an abnormal closure (1006):
+    /// between two frames, or in the middle of one.
+    pub async fn run(mut self) -> io::Result<()> {
+        match self.serve().await {
+            Ok(()) => Ok(()),
+            Err(Stop::Violation(violation)) => {
+                tracing::info!(%violation, "failing the connection");
+                self.fail(&violation).await
+            }
+            Err(Stop::Io(error)) => Err(error),
+        }
     }
 
     /// Reads frames and acts on them until the closing handshake is done
-    /// (`Ok`), or the client breaks the protocol (`Err`).
-    async fn serve(&mut self, session: &mut Session) -> Result<(), Stop> {
-        while let Some(frame) = self.read_frame().await? {
-            match session.on_frame(frame)? {
+    /// (`Ok`), or the client breaks the protocol or goes away (`Err`).
+    async fn serve(&mut self) -> Result<(), Stop> {
+        loop {
+            let frame = self.read_frame().await?;
+            match self.session.on_frame(frame)? {
                 Reply::Nothing => {}
                 Reply::Send(frame) => self.write_frame(&frame).await?,
                 Reply::Close(frame) => {
@@ -80,19 +98,25 @@ impl Connection {
                 }
             }
         }
-        // The client went away without a Close frame: nothing to answer.
-        Ok(())
     }
 
-    /// The next frame, or `None` when the client closed TCP.
-    async fn read_frame(&mut self) -> Result<Option<Frame>, Stop> {
-        // TODO (stage 2): loop: try `frame::decode` on `self.buffer` (with
-        // `self.max_payload`); a frame → drop the bytes it used and return it;
-        // `Ok(None)` → read more from `self.stream` into the buffer, and a
-        // read of 0 bytes means the client closed TCP. `?` turns a
-        // `FrameError` into a `Stop`. You will want `bytes::Buf` (for
-        // `advance`) and `tokio::io::AsyncReadExt` (for `read_buf`) in scope.
-        todo!("Connection::read_frame (stage 2): read bytes until they hold a whole frame")
+    /// The next frame. End-of-file is an error: a client that is done sends
+    /// a Close frame first, so TCP ending before one is an abnormal closure.
+    async fn read_frame(&mut self) -> Result<Frame, Stop> {
+        todo!(
+            "Connection::read_frame: return the next whole frame from the socket, however the bytes \
+             arrive (book: Decoding from a byte stream)"
+        )
+    }
+
+    /// The error for a client that closed TCP without a Close frame.
+    fn closed_early(&self) -> io::Error {
+        let when = match self.buffer.len() {
+            0 => "between two frames".to_owned(),
+            n => format!("in the middle of a frame, {n} bytes into it"),
+        };
+        let message = format!("the client closed TCP without a Close frame, {when} (abnormal closure)");
+        io::Error::new(io::ErrorKind::UnexpectedEof, message)
     }
 
     async fn write_frame(&mut self, frame: &Frame) -> io::Result<()> {
@@ -102,16 +126,18 @@ impl Connection {
     /// _Fail the WebSocket Connection_ (§7.1.7): a Close frame with the
     /// violation's code and, as the reason, what went wrong; then close TCP.
     async fn fail(&mut self, violation: &Violation) -> io::Result<()> {
-        todo!("Connection::fail (stage 4): send a Close frame with violation.close_code(), then close TCP")
+        todo!(
+            "Connection::fail: send a Close frame with the violation's code, then close TCP \
+             (book: Failing the connection)"
+        )
     }
 
     /// §5.5.1: "The server MUST close the underlying TCP connection
     /// immediately" after the closing handshake; the client waits for it.
     async fn close_tcp(&mut self) {
-        // TODO (stage 4): shut down the sending half (`self.stream.shutdown()`),
-        // then read and discard what the client still sends until it closes
-        // too, for LINGER at most: closing a socket with unread bytes makes
-        // the kernel send a reset, which can destroy your Close frame.
-        todo!("Connection::close_tcp (stage 4): shut down, then drain until the client closes")
+        todo!(
+            "Connection::close_tcp: close TCP so that the client still reads our Close frame \
+             (book: The close handshake)"
+        )
     }
 }

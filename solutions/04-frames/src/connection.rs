@@ -24,11 +24,14 @@ const READ_CHUNK: usize = 8 * 1024;
 /// discarding) what the client still sends, before it lets go of the socket.
 const LINGER: Duration = Duration::from_secs(1);
 
-/// Why serving a connection stopped early.
+/// Why serving a connection stopped before a closing handshake.
 #[derive(Debug, thiserror::Error)]
 enum Stop {
+    /// The socket failed, or the client closed TCP without a closing
+    /// handshake: nobody is left to tell.
     #[error(transparent)]
     Io(#[from] io::Error),
+    /// The client broke the protocol: it gets a Close frame saying so.
     #[error(transparent)]
     Violation(#[from] Violation),
 }
@@ -39,41 +42,56 @@ impl From<frame::FrameError> for Stop {
     }
 }
 
-/// A socket and the bytes read from it that are not a whole frame yet.
+/// One client's WebSocket connection, after the `101`: the socket, the
+/// bytes read from it that are not a whole frame yet, and the protocol's
+/// state. [`Connection::run`] serves it to the end.
 #[derive(Debug)]
 pub struct Connection {
     stream: TcpStream,
     buffer: BytesMut,
     /// The largest frame payload [`frame::decode`] accepts.
     max_payload: usize,
+    session: Session,
 }
-
-// ANCHOR: run
-/// Serves one client until it closes, breaks the protocol, or goes away.
-pub async fn run(stream: TcpStream, max_message_bytes: usize) -> io::Result<()> {
-    let mut connection = Connection::new(stream, max_message_bytes);
-    let mut session = Session::new(max_message_bytes);
-    match connection.serve(&mut session).await {
-        Ok(()) => Ok(()),
-        Err(Stop::Violation(violation)) => {
-            tracing::info!(%violation, "failing the connection");
-            connection.fail(&violation).await
-        }
-        Err(Stop::Io(error)) => Err(error),
-    }
-}
-// ANCHOR_END: run
 
 impl Connection {
-    pub fn new(stream: TcpStream, max_payload: usize) -> Self {
-        Connection { stream, buffer: BytesMut::with_capacity(READ_CHUNK), max_payload }
+    /// A connection whose handshake is done, accepting messages of up to
+    /// `max_message_bytes` (a single frame is never longer than a message).
+    pub fn new(stream: TcpStream, max_message_bytes: usize) -> Self {
+        Connection {
+            stream,
+            buffer: BytesMut::with_capacity(READ_CHUNK),
+            max_payload: max_message_bytes,
+            session: Session::new(max_message_bytes),
+        }
     }
 
+    // ANCHOR: run
+    /// Serves the client until the connection ends, and says how it ended.
+    ///
+    /// `Ok` after a closing handshake, or after failing the connection for a
+    /// client that broke the protocol (it was told why, with a close code).
+    /// `Err` when the socket failed, or the client closed TCP without a
+    /// Close frame, which RFC 6455 §7.1.5 calls an abnormal closure (1006):
+    /// between two frames, or in the middle of one.
+    pub async fn run(mut self) -> io::Result<()> {
+        match self.serve().await {
+            Ok(()) => Ok(()),
+            Err(Stop::Violation(violation)) => {
+                tracing::info!(%violation, "failing the connection");
+                self.fail(&violation).await
+            }
+            Err(Stop::Io(error)) => Err(error),
+        }
+    }
+    // ANCHOR_END: run
+
     /// Reads frames and acts on them until the closing handshake is done
-    /// (`Ok`), or the client breaks the protocol (`Err`).
-    async fn serve(&mut self, session: &mut Session) -> Result<(), Stop> {
-        while let Some(frame) = self.read_frame().await? {
-            match session.on_frame(frame)? {
+    /// (`Ok`), or the client breaks the protocol or goes away (`Err`).
+    async fn serve(&mut self) -> Result<(), Stop> {
+        loop {
+            let frame = self.read_frame().await?;
+            match self.session.on_frame(frame)? {
                 Reply::Nothing => {}
                 Reply::Send(frame) => self.write_frame(&frame).await?,
                 Reply::Close(frame) => {
@@ -83,25 +101,34 @@ impl Connection {
                 }
             }
         }
-        // The client went away without a Close frame: nothing to answer.
-        Ok(())
     }
 
     // ANCHOR: read_frame
-    /// The next frame, or `None` when the client closed TCP.
-    async fn read_frame(&mut self) -> Result<Option<Frame>, Stop> {
+    /// The next frame. End-of-file is an error: a client that is done sends
+    /// a Close frame first, so TCP ending before one is an abnormal closure.
+    async fn read_frame(&mut self) -> Result<Frame, Stop> {
         loop {
             if let Some((frame, used)) = frame::decode(&self.buffer, self.max_payload)? {
                 self.buffer.advance(used);
-                return Ok(Some(frame));
+                return Ok(frame);
             }
             // Not a whole frame yet. The buffer never holds more than one
             // frame of at most `max_payload` bytes and one read.
             self.buffer.reserve(READ_CHUNK);
             if self.stream.read_buf(&mut self.buffer).await? == 0 {
-                return Ok(None);
+                return Err(Stop::Io(self.closed_early()));
             }
         }
+    }
+
+    /// The error for a client that closed TCP without a Close frame.
+    fn closed_early(&self) -> io::Error {
+        let when = match self.buffer.len() {
+            0 => "between two frames".to_owned(),
+            n => format!("in the middle of a frame, {n} bytes into it"),
+        };
+        let message = format!("the client closed TCP without a Close frame, {when} (abnormal closure)");
+        io::Error::new(io::ErrorKind::UnexpectedEof, message)
     }
     // ANCHOR_END: read_frame
 

@@ -12,10 +12,12 @@
 //! - [`frame`]: the codec, bytes ↔ [`frame::Frame`], as pure functions;
 //! - [`session`]: what to do with each frame: echo, pong, close;
 //! - [`message`]: fragments → messages, with the UTF-8 check and the size limit;
-//! - [`close`]: close status codes and the Close frame's payload.
+//! - [`close`]: close status codes and the Close frame's payload;
+//! - [`config`]: the settings, read from environment variables.
 
 pub mod accept;
 pub mod close;
+pub mod config;
 pub mod connection;
 pub mod frame;
 pub mod handshake;
@@ -25,42 +27,26 @@ pub mod response;
 pub mod session;
 pub mod upgrade;
 
+use std::io;
+use std::time::Duration;
+
 use tokio::net::TcpListener;
 
-/// The server's settings.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// The largest message accepted, in bytes, all its fragments together.
-    /// A bigger one fails the connection with close code 1009. Without a
-    /// limit, one client announcing a huge message could make the server
-    /// buffer all of it. Default: 2 MiB (this chapter echoes up to 1 MiB).
-    pub max_message_bytes: usize,
-}
+pub use config::{Config, ConfigError};
 
-impl Default for Config {
-    fn default() -> Self {
-        Config { max_message_bytes: 2 * 1024 * 1024 }
-    }
-}
-
-impl Config {
-    /// Reads the settings from environment variables: `MAX_MESSAGE_BYTES`.
-    /// A variable that is missing or not a number keeps its default.
-    pub fn from_env() -> Self {
-        let default = Config::default();
-        let max_message_bytes = std::env::var("MAX_MESSAGE_BYTES")
-            .ok()
-            .and_then(|value| value.parse().ok())
-            .unwrap_or(default.max_message_bytes);
-        Config { max_message_bytes }
-    }
-}
-
+// ANCHOR: serve
 /// Accepts connections on `listener` until the process ends, each in a
-/// task of its own: a slow or broken client holds up nobody else.
-pub async fn serve(listener: TcpListener, config: Config) -> std::io::Result<()> {
+/// task of its own: a slow or broken client holds up nobody else. It never
+/// returns an error: a failed `accept` is logged and retried ([`back_off`]).
+pub async fn serve(listener: TcpListener, config: Config) -> io::Result<()> {
     loop {
-        let (stream, peer) = listener.accept().await?;
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                back_off(&error).await;
+                continue;
+            }
+        };
         let config = config.clone();
         tokio::spawn(async move {
             if let Err(error) = upgrade::handle(stream, config).await {
@@ -68,4 +54,25 @@ pub async fn serve(listener: TcpListener, config: Config) -> std::io::Result<()>
             }
         });
     }
+}
+// ANCHOR_END: serve
+
+/// How long the accept loop waits after an `accept` error that is not about
+/// one client, such as running out of file descriptors (`EMFILE`), before
+/// trying again. Retrying at once would spin on the same error; one second
+/// is what axum's `serve` waits too.
+const ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
+
+/// What the accept loop does after `accept` failed: an error that concerns
+/// one connection (it was reset before we took it) is skipped at once; any
+/// other is logged, and the loop waits [`ACCEPT_BACKOFF`] — by then clients
+/// may have left and given their descriptors back. Never a reason to stop
+/// serving everyone.
+async fn back_off(error: &io::Error) {
+    use io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(error.kind(), ConnectionAborted | ConnectionRefused | ConnectionReset) {
+        return;
+    }
+    tracing::error!(%error, "accept failed; trying again in {} s", ACCEPT_BACKOFF.as_secs());
+    tokio::time::sleep(ACCEPT_BACKOFF).await;
 }

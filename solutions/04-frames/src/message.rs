@@ -27,7 +27,8 @@ pub enum MessageError {
     #[error("a new {0:?} message started before the previous one was finished")]
     UnfinishedMessage(OpCode),
     /// §8.1: a text message that is not UTF-8 "MUST _Fail the WebSocket
-    /// Connection_".
+    /// Connection_". Found as soon as the fragment holding the bad bytes
+    /// arrives, not when the message ends.
     #[error("the text message is not valid UTF-8")]
     InvalidUtf8,
     /// Our own limit, counted over all the fragments of a message.
@@ -61,6 +62,10 @@ struct Unfinished {
     /// `Text` or `Binary`: what the first fragment said.
     opcode: OpCode,
     bytes: Vec<u8>,
+    /// For text: how many of `bytes` are known to be whole, valid UTF-8.
+    /// The rest, at most 3 bytes, is the start of a character whose other
+    /// bytes are still to come in the next fragment.
+    checked: usize,
 }
 
 impl Assembler {
@@ -76,25 +81,46 @@ impl Assembler {
             (OpCode::Continuation, Some(unfinished)) => unfinished,
             (OpCode::Continuation, None) => return Err(MessageError::NothingToContinue),
             (opcode, Some(_)) => return Err(MessageError::UnfinishedMessage(opcode)),
-            (opcode, None) => Unfinished { opcode, bytes: Vec::new() },
+            (opcode, None) => Unfinished { opcode, bytes: Vec::new(), checked: 0 },
         };
         if message.bytes.len() + frame.payload.len() > self.max_message_bytes {
             return Err(MessageError::TooBig { limit: self.max_message_bytes });
         }
         message.bytes.extend_from_slice(&frame.payload);
+        if message.opcode == OpCode::Text {
+            message.checked = check_utf8(&message.bytes, message.checked, frame.fin)?;
+        }
         if !frame.fin {
             self.unfinished = Some(message);
             return Ok(None);
         }
-        // UTF-8 is checked on the whole message, not per fragment: a code
-        // point may be split between two fragments, and that is fine.
-        match message.opcode {
-            OpCode::Text => match String::from_utf8(message.bytes) {
-                Ok(text) => Ok(Some(Message::Text(text))),
-                Err(_) => Err(MessageError::InvalidUtf8),
-            },
-            _ => Ok(Some(Message::Binary(message.bytes))),
-        }
+        Ok(Some(match message.opcode {
+            OpCode::Text => Message::Text(
+                String::from_utf8(message.bytes).expect("every fragment was checked on arrival"),
+            ),
+            _ => Message::Binary(message.bytes),
+        }))
     }
     // ANCHOR_END: push
 }
+
+// ANCHOR: check_utf8
+/// Checks the text of a message as its fragments arrive ("fail fast"):
+/// `bytes[..checked]` is already known to be valid, so only what follows is
+/// read, and the answer is how much of `bytes` is valid now.
+///
+/// A fragment may end inside a character (`κ` is `ce ba`; `ce` can end one
+/// fragment and `ba` start the next), so an incomplete character at the
+/// very end is allowed until the last fragment. Anything else that is not
+/// UTF-8 can never become valid, whatever follows: it fails the message at
+/// once. `from_utf8`'s error tells the two apart: `error_len()` is `None`
+/// exactly when the bytes stop in the middle of a character that could
+/// still be completed.
+fn check_utf8(bytes: &[u8], checked: usize, fin: bool) -> Result<usize, MessageError> {
+    match std::str::from_utf8(&bytes[checked..]) {
+        Ok(_) => Ok(bytes.len()),
+        Err(error) if error.error_len().is_none() && !fin => Ok(checked + error.valid_up_to()),
+        Err(_) => Err(MessageError::InvalidUtf8),
+    }
+}
+// ANCHOR_END: check_utf8

@@ -1,11 +1,11 @@
 //! The opening handshake, as chapter 3 built it; then the connection speaks
-//! WebSocket frames ([`connection::run`]).
+//! WebSocket frames ([`Connection::run`]).
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use crate::Config;
-use crate::connection;
+use crate::connection::Connection;
 use crate::handshake::{self, Rejection};
 use crate::request::{self, ReadError};
 use crate::response::Response;
@@ -34,7 +34,7 @@ pub async fn handle(mut stream: TcpStream, config: Config) -> std::io::Result<()
     tracing::info!(path = %request.path, "upgraded to WebSocket");
     // RFC 6455 §4.1: the client "MUST wait for a response from the server
     // before sending any further data", so no frame was read with the head.
-    connection::run(stream, config.max_message_bytes).await
+    Connection::new(stream, config.max_message_bytes).run().await
 }
 
 /// Writes the refusal and closes the connection.

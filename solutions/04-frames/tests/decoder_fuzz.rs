@@ -3,7 +3,10 @@
 //! `decode` reads bytes straight off the network, so it must survive any
 //! input: no panic, no answer that claims more bytes than it was given, and
 //! no allocation beyond the payload limit, whatever length a header claims.
-//! A counting allocator (stats_alloc) measures what each call allocates.
+//! A counting allocator (allocation-counter) measures what each call
+//! allocates *on its own thread*: `cargo test` runs this file's tests on
+//! parallel threads, and a process-wide count would add one test's
+//! allocations to the other's measurement.
 //!
 //! ```sh
 //! cargo test -p sol04-frames --test decoder_fuzz                 # 2,000 inputs, with the checks
@@ -11,27 +14,21 @@
 //!                                                                 # 1,000,000 inputs (FUZZ_CASES to change)
 //! ```
 
-use std::alloc::System;
-
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use sol04_frames::frame::{self, Frame, FrameError, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
-use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 /// The payload limit handed to `decode`: small, so that a decoder which
 /// allocates what a header claims is caught at once.
 const LIMIT: usize = 1024;
 
-/// The system allocator, counting every byte allocated.
-#[global_allocator]
-static ALLOCATOR: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
-
-/// Runs `decode` and returns its answer with the bytes it allocated.
+/// Runs `decode` and returns its answer with the bytes it allocated, on
+/// this thread, during the call.
 fn decode_measured(bytes: &[u8]) -> (Result<Option<(Frame, usize)>, FrameError>, usize) {
-    let region = Region::new(ALLOCATOR);
-    let decoded = frame::decode(bytes, LIMIT);
-    let allocated = region.change().bytes_allocated;
-    (decoded, allocated)
+    let mut decoded = None;
+    let counted = allocation_counter::measure(|| decoded = Some(frame::decode(bytes, LIMIT)));
+    let allocated = usize::try_from(counted.bytes_total).expect("a test allocates less than usize::MAX");
+    (decoded.expect("measure runs the closure"), allocated)
 }
 
 /// Inputs a decoder meets: pure noise; a header with random fields (any

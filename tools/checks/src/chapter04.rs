@@ -243,8 +243,12 @@ const CHECKS: &[Check] = &[
         name: "a_code_point_split_across_fragments_is_fine",
         stage: FRAGMENTS,
         section: UTF8_SECTION,
-        hints: &["Check UTF-8 on the whole message, not on each fragment: a fragment may end in the middle \
-             of a character, and the next one finishes it."],
+        hints: &[
+            "A fragment may end in the middle of a character, and the next one finishes it: an incomplete \
+             character at the end of a fragment is not an error until the message's last fragment.",
+            "`std::str::from_utf8` tells the cases apart: on an error, `error_len()` is `None` when the bytes \
+             merely stop inside a character, and `valid_up_to()` says how far they are valid.",
+        ],
         needs: Needs::Address,
         body: |t| Box::pin(a_code_point_split_across_fragments_is_fine(t)),
     },
@@ -368,6 +372,22 @@ const CHECKS: &[Check] = &[
              frame payload data), not 1002."],
         needs: Needs::Address,
         body: |t| Box::pin(invalid_utf8_in_a_text_message_gets_close_1007(t)),
+    },
+    Check {
+        name: "invalid_utf8_fails_the_connection_at_the_fragment_that_holds_it",
+        stage: CLOSING,
+        section: UTF8_SECTION,
+        hints: &[
+            "Check a text message's UTF-8 as each fragment arrives, not only on the last one: bytes that \
+             can never become valid text (0xff, a surrogate, a character that is cut off by the next \
+             fragment) fail the connection with 1007 at once.",
+            "Remember how many bytes of the message are already known to be valid, and check only what \
+             follows them: at most three bytes of an unfinished character are carried over to the next \
+             fragment. `str::from_utf8(..)`'s error gives `valid_up_to()`, and `error_len() == None` \
+             for \"stopped inside a character\".",
+        ],
+        needs: Needs::Address,
+        body: |t| Box::pin(invalid_utf8_fails_the_connection_at_the_fragment_that_holds_it(t)),
     },
     Check {
         name: "a_message_over_max_message_bytes_gets_close_1009",
@@ -1031,6 +1051,47 @@ async fn invalid_utf8_in_a_text_message_gets_close_1007(t: Target) -> Result<(),
     client.send(Outgoing::text("κόσμ").fin(false)).await?;
     client.send(Outgoing::new(CONTINUATION, vec![0xce])).await?;
     client.expect_close(1007, "the message ends in the middle of a character").await
+}
+
+async fn invalid_utf8_fails_the_connection_at_the_fragment_that_holds_it(t: Target) -> Result<(), Failure> {
+    // Each case: the fragments of an unfinished text message, the last of
+    // which makes it invalid whatever could follow. The message is never
+    // finished: a ping follows as a marker, so a server that waits for the
+    // last fragment answers the ping instead of failing the connection.
+    let cases: [(&[&[u8]], &str); 5] = [
+        (&[b"Hel", &[0xff]], "the second fragment holds 0xff, which is never UTF-8"),
+        (&[&[0xff], b"lo"], "the first fragment starts with 0xff"),
+        (
+            &[b"\xce", b"A"],
+            "the first fragment ends with the start of \"\u{3ba}\" (ce), the next starts with \"A\"",
+        ),
+        (&[b"ok \xed", &[0xa0, 0x80]], "ed a0 80 would be U+D800, a surrogate, which UTF-8 may not encode"),
+        (&[b"\xf4", &[0x90, 0x80, 0x80]], "f4 90 80 80 would be past U+10FFFF"),
+    ];
+    for (fragments, why) in cases {
+        let mut client = FrameClient::open(t.addr()).await?;
+        let mut frames = Vec::new();
+        for (i, fragment) in fragments.iter().enumerate() {
+            let opcode = if i == 0 { TEXT } else { CONTINUATION };
+            frames.push(Outgoing::new(opcode, fragment.to_vec()).fin(false));
+        }
+        frames.push(Outgoing::new(PING, "marker"));
+        client.send_all(frames).await?;
+        let expected = format!(
+            "a close frame with code 1007 as soon as the fragment that makes the message invalid arrives \
+             ({why}), before the message's last fragment and instead of the pong"
+        );
+        let frame = client.read_frame(&expected).await?;
+        if frame.opcode == PONG {
+            return Err(client.fail(
+                "invalid UTF-8 in a fragment did not fail the connection: the server waited for the \
+                 message's last fragment (and answered the ping that came after it)",
+                expected,
+            ));
+        }
+        client.expect_close_frame(frame, 1007, &expected).await?;
+    }
+    Ok(())
 }
 
 async fn a_message_over_max_message_bytes_gets_close_1009(t: Target) -> Result<(), Failure> {

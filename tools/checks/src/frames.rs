@@ -656,6 +656,17 @@ impl FrameClient {
     pub async fn expect_close(&mut self, code: u16, why: &str) -> Result<(), Failure> {
         let expected = format!("a close frame with code {code} ({why}), then the server closes TCP");
         let frame = self.read_frame(&expected).await?;
+        self.expect_close_frame(frame, code, &expected).await
+    }
+
+    /// `frame`, already read, must be a close with `code`, and then the
+    /// server must close TCP.
+    pub async fn expect_close_frame(
+        &mut self,
+        frame: RawFrame,
+        code: u16,
+        expected: &str,
+    ) -> Result<(), Failure> {
         if frame.opcode != CLOSE {
             let headline =
                 format!("a {} frame came where the close frame was due", opcode_name(frame.opcode));
@@ -673,7 +684,7 @@ impl FrameClient {
             }
             _ => return Err(self.fail(format!("the close frame carries no code; {code} was due"), expected)),
         }
-        self.expect_tcp_end(&expected).await
+        self.expect_tcp_end(expected).await
     }
 
     /// The server must close the TCP connection next, sending nothing more.

@@ -25,6 +25,8 @@
 //! - [`frames`]: WebSocket frames built and read by hand, and a raw client
 //!   that sends any frame at all (masked or not, reserved bits, fragments).
 //! - [`chapter04`]: the checks of chapter 4, "Frames".
+//! - [`descriptors`]: running a server binary out of file descriptors, to
+//!   prove its accept loop survives (the solutions' own tests).
 //! - [`ws`]: a WebSocket client that reads in the background, keeps a
 //!   transcript of every frame of every client, and can misbehave on purpose
 //!   (drop TCP, go silent, stop reading).
@@ -38,6 +40,7 @@ pub mod chapter04;
 pub mod chapter05;
 pub mod chapter06;
 pub mod check;
+pub mod descriptors;
 pub mod failure;
 pub mod frames;
 pub mod harness;
