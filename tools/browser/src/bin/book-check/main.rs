@@ -12,23 +12,29 @@
 //! 4. [`links`]: no internal link or `#anchor` leads nowhere.
 //! 5. [`course`]: each chapter with checks links its exercise and solution,
 //!    every check's book section exists, and the exercise links its chapter.
-//! 6. [`search`]: the search finds each chapter by its title.
+//! 6. [`search`]: the search finds each chapter by its title, and leaves
+//!    the solution pages (`code/solNN-*`) out of its index.
+//! 7. [`spoilers`]: no page shows, unfolded, three or more lines of a
+//!    function an exercise leaves to the learner ([`items`]) before the
+//!    chapter's walkthrough. `--spoilers report` lists them without failing.
 //!
 //! Screenshots of chapters 0 and 1, a diagram, a quiz and the search go to
 //! `.ci/artifacts/screenshots/`.
 
 mod course;
+mod items;
 mod links;
 mod mdbook;
 mod search;
 mod site;
+mod spoilers;
 mod visit;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use course_browser::Browser;
 
 use crate::visit::Page;
@@ -46,6 +52,18 @@ struct Args {
     /// Where the screenshots go; `<root>/.ci/artifacts/screenshots` by default.
     #[arg(long)]
     screenshots: Option<PathBuf>,
+    /// Whether a spoiler (solution code shown unfolded before the chapter's
+    /// walkthrough) fails the check or is only listed.
+    #[arg(long, value_enum, default_value_t = Spoilers::Enforce)]
+    spoilers: Spoilers,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Spoilers {
+    /// Each spoiler is a problem.
+    Enforce,
+    /// Spoilers are listed; they do not fail the check.
+    Report,
 }
 
 #[tokio::main]
@@ -84,7 +102,7 @@ async fn run(args: Args) -> Result<usize> {
     println!("book-check: opening {} pages of {base} in headless Chromium", files.len());
     clear_screenshots(&shots)?;
     let browser = Browser::start().await?;
-    let outcome = check_pages(&browser, &base, &files, &root, &book, &build_dir, &shots).await;
+    let outcome = check_pages(&browser, &base, &files, &root, &book, &build_dir, &shots, args.spoilers).await;
     browser.close().await?;
     problems += outcome?;
 
@@ -93,6 +111,7 @@ async fn run(args: Args) -> Result<usize> {
     Ok(problems)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn check_pages(
     browser: &Browser,
     base: &str,
@@ -101,6 +120,7 @@ async fn check_pages(
     book: &Path,
     build_dir: &Path,
     shots: &Path,
+    spoiler_rule: Spoilers,
 ) -> Result<usize> {
     let mut pages = Vec::new();
     let (mut diagram_shot, mut quiz_shot) = (false, false);
@@ -173,7 +193,81 @@ async fn check_pages(
         problems += 1;
         println!("  ✗ while searching: {error}");
     }
+    match search::indexed_solution_pages(build_dir)? {
+        indexed if indexed.is_empty() => println!("  ✓ the solution pages are left out of the search index"),
+        indexed => {
+            problems += 1;
+            println!(
+                "  ✗ the search index holds the solution pages {}: add each to [output.html.search.chapter] in book.toml with enable = false",
+                indexed.join(", ")
+            );
+        }
+    }
+
+    problems += check_spoilers(&pages, root, book, spoiler_rule)?;
     Ok(problems)
+}
+
+/// Runs the spoiler rule; returns how many problems it counts (none when
+/// only reporting).
+fn check_spoilers(pages: &[Page], root: &Path, book: &Path, rule: Spoilers) -> Result<usize> {
+    println!(
+        "book-check: no spoilers: no {}+ lines of a function an exercise leaves to the learner shown unfolded before its walkthrough",
+        spoilers::RUN
+    );
+    let mut learner = Vec::new();
+    let mut chapters = std::collections::BTreeMap::new();
+    for chapter in course_checks::CHAPTERS {
+        let found = items::chapter_items(root, chapter.number, chapter.slug)?;
+        println!(
+            "  chapter {}: {} function(s) are the learner's ({} todo!(), {} only in the solution)",
+            chapter.number,
+            found.items.len(),
+            found.items.iter().filter(|item| item.why == items::Why::Todo).count(),
+            found.items.iter().filter(|item| item.why == items::Why::SolutionOnly).count(),
+        );
+        learner.push(found);
+        chapters.insert(
+            chapter.number,
+            (format!("ch{}.html", chapter.slug), format!("code/{}.html", chapter.solution_package())),
+        );
+    }
+    let summary = book.join("src/SUMMARY.md");
+    let summary =
+        std::fs::read_to_string(&summary).with_context(|| format!("reading {}", summary.display()))?;
+    let shape = spoilers::Book { order: summary_order(&summary), chapters };
+    let found = spoilers::find(pages, &shape, &learner);
+    let mut per_page: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for spoiler in &found {
+        *per_page.entry(spoiler.page.as_str()).or_default() += 1;
+        let mark = if rule == Spoilers::Enforce { "✗" } else { "!" };
+        println!("  {mark} {spoiler}");
+    }
+    if found.is_empty() {
+        println!("  ✓ no spoilers on {} pages", pages.len());
+        return Ok(0);
+    }
+    let pages: Vec<String> = per_page.iter().map(|(page, n)| format!("{page} ({n})")).collect();
+    println!("  {} spoiler(s) on: {}", found.len(), pages.join(", "));
+    Ok(match rule {
+        Spoilers::Enforce => found.len(),
+        Spoilers::Report => {
+            println!("  (--spoilers report: listed, not counted as problems)");
+            0
+        }
+    })
+}
+
+/// The pages SUMMARY.md links, in order, as built files (`ch01-http.html`).
+fn summary_order(summary: &str) -> Vec<String> {
+    summary
+        .split("](")
+        .skip(1)
+        .filter_map(|rest| rest.split_once(')'))
+        .map(|(target, _)| target.trim())
+        .filter(|target| target.ends_with(".md"))
+        .map(|target| target.trim_start_matches("./").replace(".md", ".html"))
+        .collect()
 }
 
 /// ` (1 diagram(s), 1 quiz(zes))`, or nothing.

@@ -22,8 +22,21 @@ pub struct Page {
     pub quizzes: usize,
     /// Questions in all the page's quizzes.
     pub questions: usize,
+    /// The page's headings and code blocks, in order (for the spoiler rule).
+    pub blocks: Vec<Block>,
     /// What went wrong on the page.
     pub problems: Vec<String>,
+}
+
+/// A heading or a code block of a page's content, as the reader gets it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Block {
+    /// `h1`, `h2`, `h3` or `pre`.
+    pub kind: String,
+    /// The heading's text, or the code block's whole text (hidden lines included).
+    pub text: String,
+    /// Inside a `<details>`: folded until the reader opens it.
+    pub folded: bool,
 }
 
 /// A link as the page has it, and where the browser resolves it to.
@@ -53,6 +66,7 @@ impl Page {
             diagrams: 0,
             quizzes: 0,
             questions: 0,
+            blocks: Vec::new(),
             problems: vec![problem],
         }
     }
@@ -69,6 +83,7 @@ struct Survey {
     quizzes: usize,
     questions: usize,
     unprocessed_quizzes: usize,
+    blocks: Vec<Block>,
 }
 
 /// Reads the page's anchors, links, diagrams and quizzes.
@@ -99,6 +114,13 @@ return {
   unprocessedQuizzes: main
     ? Array.from(main.querySelectorAll('p')).filter((p) => p.textContent.trim().startsWith('{{#quiz')).length
     : 0,
+  blocks: main
+    ? Array.from(main.querySelectorAll('h1, h2, h3, pre'), (e) => ({
+        kind: e.tagName.toLowerCase(),
+        text: e.tagName === 'PRE' ? e.textContent : e.textContent.trim(),
+        folded: e.closest('details') !== null,
+      }))
+    : [],
 };
 "#;
 
@@ -141,6 +163,7 @@ pub async fn visit(browser: &Browser, file: &str, url: &str) -> Result<Page> {
         diagrams: survey.diagrams,
         quizzes: survey.quizzes,
         questions: survey.questions,
+        blocks: survey.blocks,
         problems: Vec::new(),
     };
     if survey.unprocessed_diagrams > 0 {
