@@ -18,8 +18,8 @@ pub const MAX_HEADERS: usize = 64;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     pub method: String,
-    /// The request target as sent: `/ws`.
-    pub path: String,
+    /// The request target as sent: `/ws`, or `/ws?room=1` with a query.
+    pub target: String,
     /// The minor version: `1` for HTTP/1.1, `0` for HTTP/1.0.
     pub version: u8,
     /// Header lines in order, names as sent.
@@ -27,6 +27,12 @@ pub struct Request {
 }
 
 impl Request {
+    /// The path the request is for: its target without the query, so that
+    /// `/ws?room=1` is for `/ws` (RFC 3986 §3: the path ends at `?`).
+    pub fn path(&self) -> &str {
+        self.target.split_once('?').map_or(&self.target, |(path, _query)| path)
+    }
+
     /// The value of the first header called `name`, in any case, trimmed.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim())

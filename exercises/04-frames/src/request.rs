@@ -19,8 +19,8 @@ pub const MAX_HEADERS: usize = 64;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     pub method: String,
-    /// The request target as sent: `/ws`.
-    pub path: String,
+    /// The request target as sent: `/ws`, or `/ws?room=1` with a query.
+    pub target: String,
     /// The minor version: `1` for HTTP/1.1, `0` for HTTP/1.0.
     pub version: u8,
     /// Header lines in order, names as sent.
@@ -28,6 +28,12 @@ pub struct Request {
 }
 
 impl Request {
+    /// The path the request is for: its target without the query, so that
+    /// `/ws?room=1` is for `/ws` (RFC 3986 §3: the path ends at `?`).
+    pub fn path(&self) -> &str {
+        self.target.split_once('?').map_or(&self.target, |(path, _query)| path)
+    }
+
     /// The value of the first header called `name`, in any case, trimmed.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim())
@@ -95,7 +101,7 @@ fn parse(buffer: &[u8]) -> Result<Option<Request>, ReadError> {
         Ok(httparse::Status::Partial) => Ok(None),
         Ok(httparse::Status::Complete(_)) => Ok(Some(Request {
             method: request.method.unwrap_or_default().to_owned(),
-            path: request.path.unwrap_or_default().to_owned(),
+            target: request.path.unwrap_or_default().to_owned(),
             version: request.version.unwrap_or_default(),
             headers: request
                 .headers

@@ -37,7 +37,7 @@ pub async fn handle(mut stream: TcpStream) -> std::io::Result<()> {
         }
     };
     stream.write_all(&Response::switching_protocols(&accept).to_bytes()).await?;
-    tracing::info!(path = %request.path, "upgraded to WebSocket");
+    tracing::info!(path = %request.path(), "upgraded to WebSocket");
 
     // From here on the connection speaks WebSocket, not HTTP.
     stream.write_all(&frames::text_frame(GREETING)).await?;

@@ -47,8 +47,9 @@ pub fn validate(request: &Request) -> Result<String, Rejection> {
     if request.version < 1 {
         return Err(Rejection::BadRequest("the WebSocket handshake needs HTTP/1.1"));
     }
-    if request.path != PATH {
-        return Err(Rejection::NotFound(request.path.clone()));
+    // The path without its query: `/ws?room=1` is `/ws` too.
+    if request.path() != PATH {
+        return Err(Rejection::NotFound(request.path().to_owned()));
     }
     if request.method != "GET" {
         return Err(Rejection::MethodNotAllowed(request.method.clone()));

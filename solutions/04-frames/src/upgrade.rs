@@ -31,7 +31,7 @@ pub async fn handle(mut stream: TcpStream, config: Config) -> std::io::Result<()
         }
     };
     stream.write_all(&Response::switching_protocols(&accept).to_bytes()).await?;
-    tracing::info!(path = %request.path, "upgraded to WebSocket");
+    tracing::info!(path = %request.path(), "upgraded to WebSocket");
     // RFC 6455 §4.1: the client "MUST wait for a response from the server
     // before sending any further data", so no frame was read with the head.
     Connection::new(stream, config.max_message_bytes).run().await

@@ -14,6 +14,8 @@
 //! what a server does with bytes that a polite client library would never
 //! send. One check uses tokio-tungstenite, a real client.
 
+use std::time::Duration;
+
 use futures_util::StreamExt;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
@@ -277,10 +279,23 @@ const CHECKS: &[Check] = &[
         body: |t| Box::pin(other_methods_get_405_with_allow_get(t)),
     },
     Check {
+        name: "the_path_is_matched_without_its_query",
+        stage: REFUSALS,
+        section: REFUSALS_SECTION,
+        hints: &[
+            "`ws://localhost:3000/ws?room=1` asks for the path /ws, with a query: the request line says \
+             `GET /ws?room=1 HTTP/1.1`. Compare the path, the target up to its `?`, with /ws.",
+            "`Request::path()` gives the target without its query; `request.target` is the whole of it.",
+        ],
+        needs: Needs::Address,
+        body: |t| Box::pin(the_path_is_matched_without_its_query(t)),
+    },
+    Check {
         name: "other_paths_get_404",
         stage: REFUSALS,
         section: REFUSALS_SECTION,
-        hints: &["Only /ws speaks WebSocket; any other path gets `404 Not Found`, whatever its headers."],
+        hints: &["Only /ws speaks WebSocket; any other path gets `404 Not Found`, whatever its headers and \
+                  its query: /chat?path=/ws is for /chat. Paths are case-sensitive: /WS is not /ws."],
         needs: Needs::Address,
         body: |t| Box::pin(other_paths_get_404(t)),
     },
@@ -405,7 +420,7 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 
 async fn the_seeds_request_gets_101_switching_protocols(t: Target) -> Result<(), Failure> {
     let (client, head) = ask(&t, &Handshake::seed(), &want_101(SEED_KEY)).await?;
-    expect_101(&client, &head, SEED_KEY)
+    expect_101(&client, &head, SEED_KEY, "the example handshake")
 }
 
 async fn each_key_gets_its_own_accept_value(t: Target) -> Result<(), Failure> {
@@ -413,13 +428,18 @@ async fn each_key_gets_its_own_accept_value(t: Target) -> Result<(), Failure> {
         let key = generate_key();
         let (client, head) =
             ask(&t, &Handshake::seed().set("Sec-WebSocket-Key", &key), &want_101(&key)).await?;
-        expect_101(&client, &head, &key)?;
+        expect_101(&client, &head, &key, &format!("a handshake with the key {key:?}"))?;
     }
     Ok(())
 }
 
 // ---------------------------------------------------------------------------
 // Stage 3: the greeting and the close
+
+/// How long the client keeps quiet after the server's close frame, to see
+/// that the server waits for an answer instead of hanging up at once. A
+/// server that hangs up does so within microseconds on loopback.
+const CLOSE_WINDOW: Duration = Duration::from_millis(300);
 
 /// The close frame a client sends back: opcode 8, masked (a client MUST mask),
 /// payload = code 1000. The mask is RFC 6455's example mask.
@@ -428,7 +448,7 @@ const CLIENT_CLOSE: [u8; 8] = [0x88, 0x82, 0x37, 0xfa, 0x21, 0x3d, 0x03 ^ MASK[0
 
 async fn after_the_101_comes_a_greeting_then_a_close(t: Target) -> Result<(), Failure> {
     let (mut client, head) = ask(&t, &Handshake::seed(), &want_101(SEED_KEY)).await?;
-    expect_101(&client, &head, SEED_KEY)?;
+    expect_101(&client, &head, SEED_KEY, "the example handshake")?;
     let length = GREETING.len() as u8;
     let expected = format!(
         "right after the 101, a text frame holding {GREETING:?} (bytes 81 {length:02x}, then the \
@@ -463,7 +483,10 @@ async fn after_the_101_comes_a_greeting_then_a_close(t: Target) -> Result<(), Fa
             client.fail("the frame after the greeting is not a close frame with code 1000", &expected)
         );
     }
-    // Answer the close, as a client must; then the server closes TCP.
+    // The server waits for the client's close before it closes TCP: keep
+    // quiet a moment and see that it does; then answer, and it closes.
+    let waits = "after its close frame, the server waits for the client's close frame, then closes TCP";
+    client.expect_open_for(CLOSE_WINDOW, "the client's close frame", waits).await?;
     client.send(CLIENT_CLOSE).await?;
     client.expect_closed("after both close frames, the server closes the TCP connection").await
 }
@@ -576,7 +599,8 @@ async fn header_names_match_in_any_case(t: Target) -> Result<(), Failure> {
         let values = ["localhost:3000", "websocket", "Upgrade", key.as_str(), "13"];
         let request = Handshake::empty().with_headers(names.into_iter().zip(values));
         let (client, head) = ask(&t, &request, &want_101(&key)).await?;
-        expect_101(&client, &head, &key)?;
+        let what = format!("a handshake whose header names are spelled {}, {}…", names[0], names[1]);
+        expect_101(&client, &head, &key, &what)?;
     }
     Ok(())
 }
@@ -595,7 +619,8 @@ async fn connection_is_a_list_of_tokens(t: Target) -> Result<(), Failure> {
             request = request.add("Connection", value);
         }
         let (client, head) = ask(&t, &request, &want_101(&key)).await?;
-        expect_101(&client, &head, &key)?;
+        let lines: Vec<String> = values.iter().map(|value| format!("Connection: {value}")).collect();
+        expect_101(&client, &head, &key, &format!("a handshake with {}", lines.join(" and ")))?;
     }
     Ok(())
 }
@@ -605,7 +630,7 @@ async fn the_upgrade_value_matches_in_any_case(t: Target) -> Result<(), Failure>
         let key = generate_key();
         let request = Handshake::seed().set("Sec-WebSocket-Key", &key).set("Upgrade", value);
         let (client, head) = ask(&t, &request, &want_101(&key)).await?;
-        expect_101(&client, &head, &key)?;
+        expect_101(&client, &head, &key, &format!("a handshake with Upgrade: {value}"))?;
     }
     Ok(())
 }
@@ -628,7 +653,7 @@ async fn a_browsers_handshake_gets_101_without_extensions(t: Target) -> Result<(
         ("Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits"),
     ]);
     let (client, head) = ask(&t, &request, &want_101(&key)).await?;
-    expect_101(&client, &head, &key)?;
+    expect_101(&client, &head, &key, "Chrome's handshake (with Origin, User-Agent and an extensions offer)")?;
     for header in ["Sec-WebSocket-Extensions", "Sec-WebSocket-Protocol"] {
         if let Some(value) = head.header(header) {
             return Err(client.fail(
@@ -649,14 +674,14 @@ async fn an_unsupported_version_gets_426_with_version_13(t: Target) -> Result<()
     for version in ["8", "25", "12"] {
         let (client, head) =
             ask(&t, &Handshake::seed().set("Sec-WebSocket-Version", version), WANT_426).await?;
-        expect_426(&client, &head, true)?;
+        expect_426(&client, &head, true, &format!("a handshake with Sec-WebSocket-Version: {version}"))?;
     }
     Ok(())
 }
 
 async fn a_missing_version_gets_426_with_version_13(t: Target) -> Result<(), Failure> {
     let (client, head) = ask(&t, &Handshake::seed().without("Sec-WebSocket-Version"), WANT_426).await?;
-    expect_426(&client, &head, true)
+    expect_426(&client, &head, true, "a handshake without Sec-WebSocket-Version")
 }
 
 // ---------------------------------------------------------------------------
@@ -674,9 +699,9 @@ async fn a_plain_get_gets_426_upgrade_required(t: Target) -> Result<(), Failure>
         ("Connection", "keep-alive"),
         ("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
     ]);
-    for request in [curl, tab] {
+    for (request, what) in [(curl, "curl's plain GET /ws"), (tab, "a browser tab's plain GET /ws")] {
         let (client, head) = ask(&t, &request, WANT_426).await?;
-        expect_426(&client, &head, false)?;
+        expect_426(&client, &head, false, what)?;
     }
     Ok(())
 }
@@ -691,13 +716,13 @@ async fn a_missing_or_malformed_key_gets_400(t: Target) -> Result<(), Failure> {
     ];
     let expected = "400 Bad Request: a handshake needs a Sec-WebSocket-Key";
     let (client, head) = ask(&t, &Handshake::seed().without("Sec-WebSocket-Key"), expected).await?;
-    expect_status(&client, &head, 400, expected)?;
+    expect_status(&client, &head, 400, "a handshake without Sec-WebSocket-Key", expected)?;
     for (key, what) in bad_keys {
         let expected = format!(
             "400 Bad Request: the key {key:?} is {what}; a key is base64 that decodes to exactly 16 bytes"
         );
         let (client, head) = ask(&t, &Handshake::seed().set("Sec-WebSocket-Key", key), &expected).await?;
-        expect_status(&client, &head, 400, &expected)?;
+        expect_status(&client, &head, 400, &format!("the key {key:?} ({what})"), &expected)?;
     }
     Ok(())
 }
@@ -705,16 +730,25 @@ async fn a_missing_or_malformed_key_gets_400(t: Target) -> Result<(), Failure> {
 async fn a_request_without_host_gets_400(t: Target) -> Result<(), Failure> {
     let expected = "400 Bad Request: an HTTP/1.1 request without Host is malformed";
     let (client, head) = ask(&t, &Handshake::seed().without("Host"), expected).await?;
-    expect_status(&client, &head, 400, expected)
+    expect_status(&client, &head, 400, "a handshake without Host", expected)?;
+    for (value, what) in [("", "an empty Host"), (" ", "a Host of one space")] {
+        let expected =
+            "400 Bad Request: Host must name the server (RFC 6455 §4.2.1: \"the server's authority\")";
+        let (client, head) = ask(&t, &Handshake::seed().set("Host", value), expected).await?;
+        expect_status(&client, &head, 400, &format!("a handshake with {what}"), expected)?;
+    }
+    Ok(())
 }
 
 async fn a_connection_header_without_upgrade_gets_400(t: Target) -> Result<(), Failure> {
-    for request in
-        [Handshake::seed().set("Connection", "keep-alive"), Handshake::seed().without("Connection")]
-    {
+    for (request, what) in [
+        (Handshake::seed().set("Connection", "keep-alive"), "Upgrade: websocket with Connection: keep-alive"),
+        (Handshake::seed().without("Connection"), "Upgrade: websocket without a Connection header"),
+        (Handshake::seed().set("Connection", "Upgraded"), "Upgrade: websocket with Connection: Upgraded"),
+    ] {
         let expected = "400 Bad Request: Upgrade: websocket, but no `upgrade` token in Connection";
         let (client, head) = ask(&t, &request, expected).await?;
-        expect_status(&client, &head, 400, expected)?;
+        expect_status(&client, &head, 400, what, expected)?;
     }
     Ok(())
 }
@@ -722,7 +756,7 @@ async fn a_connection_header_without_upgrade_gets_400(t: Target) -> Result<(), F
 async fn an_http_1_0_request_gets_400(t: Target) -> Result<(), Failure> {
     let expected = "400 Bad Request: the WebSocket handshake needs HTTP/1.1 or later";
     let (client, head) = ask(&t, &Handshake::seed().request_line("GET /ws HTTP/1.0"), expected).await?;
-    expect_status(&client, &head, 400, expected)
+    expect_status(&client, &head, 400, "an HTTP/1.0 handshake", expected)
 }
 
 async fn other_methods_get_405_with_allow_get(t: Target) -> Result<(), Failure> {
@@ -732,7 +766,7 @@ async fn other_methods_get_405_with_allow_get(t: Target) -> Result<(), Failure> 
         let expected =
             format!("405 Method Not Allowed with `Allow: GET`: the handshake is a GET, not a {method}");
         let (client, head) = ask(&t, &request, &expected).await?;
-        expect_status(&client, &head, 405, &expected)?;
+        expect_status(&client, &head, 405, &format!("{method} /ws"), &expected)?;
         if !head.has_token("Allow", "GET") {
             return Err(client.fail("the 405 does not say `Allow: GET`", expected));
         }
@@ -740,12 +774,28 @@ async fn other_methods_get_405_with_allow_get(t: Target) -> Result<(), Failure> 
     Ok(())
 }
 
+async fn the_path_is_matched_without_its_query(t: Target) -> Result<(), Failure> {
+    for target in ["/ws?x=1", "/ws?room=board-1&user=ada", "/ws?"] {
+        let key = generate_key();
+        let request =
+            Handshake::seed().set("Sec-WebSocket-Key", &key).request_line(&format!("GET {target} HTTP/1.1"));
+        let (client, head) = ask(&t, &request, &want_101(&key)).await?;
+        expect_101(
+            &client,
+            &head,
+            &key,
+            &format!("a handshake for GET {target} (the path /ws, with a query)"),
+        )?;
+    }
+    Ok(())
+}
+
 async fn other_paths_get_404(t: Target) -> Result<(), Failure> {
-    for path in ["/", "/chat", "/ws/extra", "/wss"] {
+    for path in ["/", "/chat", "/ws/extra", "/wss", "/chat?path=/ws", "/WS"] {
         let expected = format!("404 Not Found: only /ws speaks WebSocket, not {path}");
         let request = Handshake::seed().request_line(&format!("GET {path} HTTP/1.1"));
         let (client, head) = ask(&t, &request, &expected).await?;
-        expect_status(&client, &head, 404, &expected)?;
+        expect_status(&client, &head, 404, &format!("GET {path}"), &expected)?;
     }
     Ok(())
 }
@@ -762,7 +812,7 @@ async fn a_refusal_explains_itself_and_closes_the_connection(t: Target) -> Resul
             "a {status} with `Connection: close` and a text body saying why, then the connection closes"
         );
         let (mut client, head) = ask(&t, &request, &expected).await?;
-        expect_status(&client, &head, status, &expected)?;
+        expect_status(&client, &head, status, &format!("a request that deserves {status}"), &expected)?;
         if !head.has_token("Connection", "close") {
             return Err(client.fail(
                 format!("the {status} does not say `Connection: close`, yet this server closes after it"),
@@ -789,7 +839,7 @@ async fn a_request_sent_one_byte_at_a_time_gets_101(t: Target) -> Result<(), Fai
     let mut client = RawClient::connect(t.addr()).await?;
     client.send_byte_by_byte(Handshake::seed().set("Sec-WebSocket-Key", &key).bytes()).await?;
     let head = client.read_response_head().await.map_err(|f| f.expected(want_101(&key)))?;
-    expect_101(&client, &head, &key)
+    expect_101(&client, &head, &key, "a handshake sent one byte at a time")
 }
 
 async fn heads_up_to_8_kib_are_read_and_larger_ones_get_431(t: Target) -> Result<(), Failure> {
@@ -797,15 +847,14 @@ async fn heads_up_to_8_kib_are_read_and_larger_ones_get_431(t: Target) -> Result
     let key = generate_key();
     let big = Handshake::seed().set("Sec-WebSocket-Key", &key).add("X-Padding", &"a".repeat(7 * 1024));
     let (client, head) = ask(&t, &big, &want_101(&key)).await?;
-    expect_101(&client, &head, &key)?;
+    expect_101(&client, &head, &key, "a 7 KiB head (under the limit)")?;
 
     let padding = "a".repeat(16 * 1024);
-    let expected = format!(
-        "431 Request Header Fields Too Large (or 400): the head is over the chapter's {HEAD_LIMIT} limit"
-    );
+    let expected =
+        format!("431 Request Header Fields Too Large: the head is over the chapter's {HEAD_LIMIT} limit");
     // A complete head, but too big.
     let (client, head) = ask(&t, &Handshake::seed().add("X-Padding", &padding), &expected).await?;
-    expect_too_large(&client, &head, &expected)?;
+    expect_status(&client, &head, 431, "a complete 16 KiB head", &expected)?;
 
     // A head that never ends: the server must give up without waiting for it.
     let mut never_ends = b"GET /ws HTTP/1.1\r\nHost: localhost:3000\r\n".to_vec();
@@ -820,16 +869,16 @@ async fn heads_up_to_8_kib_are_read_and_larger_ones_get_431(t: Target) -> Result
             "{expected}, as soon as {HEAD_LIMIT} have arrived without the blank line that ends a head"
         ))
     })?;
-    expect_too_large(&client, &head, &expected)?;
+    expect_status(&client, &head, 431, "a head that never ends", &expected)?;
 
     // Many small headers, 5 KiB in all: any answer but a dropped connection.
     let mut many = Handshake::seed();
     for n in 0..200 {
         many = many.add(&format!("X-Header-{n}"), "1");
     }
-    let expected = "101 (the head is under 8 KiB), or 431/400 if you cap the number of headers";
+    let expected = "101 (the head is under 8 KiB), or 431 if you cap the number of header lines";
     let (client, head) = ask(&t, &many, expected).await?;
-    if ![101, 400, 431].contains(&head.status) {
+    if ![101, 431].contains(&head.status) {
         return Err(client.fail(format!("200 small headers were answered {}", head.status_line()), expected));
     }
 
@@ -848,7 +897,7 @@ async fn garbage_gets_400_and_the_next_client_is_served(t: Target) -> Result<(),
         client.send(bytes).await?;
         let expected = format!("400 Bad Request: {what} is not HTTP");
         let head = client.read_response_head().await.map_err(|f| f.expected(&expected))?;
-        expect_status(&client, &head, 400, &expected)?;
+        expect_status(&client, &head, 400, what, &expected)?;
     }
     expect_still_serving(&t).await
 }
@@ -872,11 +921,11 @@ async fn a_slow_client_does_not_hold_up_the_next_one(t: Target) -> Result<(), Fa
     // While the slow client is halfway through, another one must be served.
     let expected = format!("{}\n(while another client is still sending its request)", want_101(SEED_KEY));
     let (client, head) = ask(&t, &Handshake::seed(), &expected).await?;
-    expect_101(&client, &head, SEED_KEY)?;
+    expect_101(&client, &head, SEED_KEY, "a handshake sent while another client is halfway through its own")?;
     // And the slow one still gets its answer when it finishes.
     slow.send(rest).await?;
     let head = slow.read_response_head().await.map_err(|f| f.expected(want_101(SEED_KEY)))?;
-    expect_101(&slow, &head, SEED_KEY)
+    expect_101(&slow, &head, SEED_KEY, "the slow client's handshake, once finished")
 }
 
 // ---------------------------------------------------------------------------
@@ -960,16 +1009,19 @@ async fn ask(t: &Target, request: &Handshake, expected: &str) -> Result<(RawClie
     Ok((client, head))
 }
 
+/// Requires `status`. `what` names the request for the failure's first
+/// line: "a handshake with an empty Host was answered 101 …; expected 400".
 fn expect_status(
     client: &RawClient,
     head: &ResponseHead,
     status: u16,
+    what: &str,
     expected: &str,
 ) -> Result<(), Failure> {
     if head.status == status {
         return Ok(());
     }
-    Err(client.fail(format!("answered {}; expected {status}", head.status_line()), expected))
+    Err(client.fail(format!("{what} was answered {}; expected {status}", head.status_line()), expected))
 }
 
 /// The `101` that accepts a handshake whose key was `key`.
@@ -986,10 +1038,10 @@ const WANT_426: &str =
     "HTTP/1.1 426 Upgrade Required\nUpgrade: websocket\nConnection: Upgrade\nSec-WebSocket-Version: 13";
 
 /// Requires the `101` that accepts the handshake whose key was `key`.
-fn expect_101(client: &RawClient, head: &ResponseHead, key: &str) -> Result<(), Failure> {
+fn expect_101(client: &RawClient, head: &ResponseHead, key: &str, what: &str) -> Result<(), Failure> {
     let accept = derive_accept_key(key.as_bytes());
     let expected = want_101(key);
-    expect_status(client, head, 101, &expected)?;
+    expect_status(client, head, 101, what, &expected)?;
     match head.header("Upgrade") {
         Some(value) if value.trim().eq_ignore_ascii_case("websocket") => {}
         Some(value) => return Err(client.fail(format!("the 101 says Upgrade: {value}"), expected)),
@@ -1026,9 +1078,14 @@ fn expect_101(client: &RawClient, head: &ResponseHead, key: &str) -> Result<(), 
 
 /// Requires a `426` that names WebSocket as the protocol to switch to, and
 /// version 13 when `with_version` (or when it says a version at all).
-fn expect_426(client: &RawClient, head: &ResponseHead, with_version: bool) -> Result<(), Failure> {
+fn expect_426(
+    client: &RawClient,
+    head: &ResponseHead,
+    with_version: bool,
+    what: &str,
+) -> Result<(), Failure> {
     let expected = WANT_426;
-    expect_status(client, head, 426, expected)?;
+    expect_status(client, head, 426, what, expected)?;
     if !head.has_token("Upgrade", "websocket") {
         return Err(client.fail(
             "the 426 does not say `Upgrade: websocket`: RFC 9110 requires a 426 to name the protocol",
@@ -1049,13 +1106,6 @@ fn expect_426(client: &RawClient, head: &ResponseHead, with_version: bool) -> Re
     Ok(())
 }
 
-fn expect_too_large(client: &RawClient, head: &ResponseHead, expected: &str) -> Result<(), Failure> {
-    if head.status == 431 || head.status == 400 {
-        return Ok(());
-    }
-    Err(client.fail(format!("an oversized head was answered {}", head.status_line()), expected))
-}
-
 /// Requires a fresh client to get its `101`: the server is still serving.
 async fn expect_still_serving(t: &Target) -> Result<(), Failure> {
     let key = generate_key();
@@ -1063,5 +1113,5 @@ async fn expect_still_serving(t: &Target) -> Result<(), Failure> {
     let (client, head) = ask(t, &Handshake::seed().set("Sec-WebSocket-Key", &key), &expected)
         .await
         .map_err(|f| Failure { headline: format!("then the next client: {}", f.headline), ..f })?;
-    expect_101(&client, &head, &key)
+    expect_101(&client, &head, &key, "the next client's handshake")
 }

@@ -314,6 +314,44 @@ impl RawClient {
         }
     }
 
+    /// Requires the server to keep the connection open, sending nothing,
+    /// for `window`: the one way to see a server that hangs up before its
+    /// peer has answered. It returns as soon as anything happens, so it only
+    /// takes `window` when the server behaves; `about` says what the server
+    /// should be waiting for ("the client's close frame").
+    pub async fn expect_open_for(
+        &mut self,
+        window: std::time::Duration,
+        about: &str,
+        expected: &str,
+    ) -> Result<(), Failure> {
+        if !self.unread.is_empty() {
+            let bytes = std::mem::take(&mut self.unread);
+            self.log.push(Entry::Raw(bytes));
+            return Err(
+                self.fail(format!("more bytes came while the server should wait for {about}"), expected)
+            );
+        }
+        let mut chunk = [0u8; 1024];
+        match timeout(window, self.stream.read(&mut chunk)).await {
+            Err(_) => Ok(()),
+            Ok(Ok(0)) => {
+                self.note("(the server closed the connection)");
+                Err(self
+                    .fail(format!("the server closed the connection without waiting for {about}"), expected))
+            }
+            Ok(Err(e)) => {
+                self.note(format!("(the connection broke: {e})"));
+                Err(self
+                    .fail(format!("the server closed the connection without waiting for {about}"), expected))
+            }
+            Ok(Ok(n)) => {
+                self.log.push(Entry::Raw(chunk[..n].to_vec()));
+                Err(self.fail(format!("more bytes came while the server should wait for {about}"), expected))
+            }
+        }
+    }
+
     /// Reads more bytes into `unread`, or fails saying what the check was
     /// waiting for.
     async fn fill(&mut self, waiting_for: &str) -> Result<(), Failure> {
