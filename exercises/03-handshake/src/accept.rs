@@ -10,21 +10,20 @@ use sha1::{Digest, Sha1};
 /// server read the handshake *as WebSocket*.
 pub const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
-/// The `Sec-WebSocket-Accept` value for a client's `Sec-WebSocket-Key`:
-/// append [`GUID`] to the key *as text*, take the SHA-1 of that, and
-/// base64-encode the 20 bytes of the digest.
+/// The `Sec-WebSocket-Accept` value for a client's `Sec-WebSocket-Key`
+/// (book: "Computing Sec-WebSocket-Accept").
 ///
 /// ```text
 /// accept_key("dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
 /// ```
 pub fn accept_key(key: &str) -> String {
-    // TODO: `Sha1::new().chain_update(…)…finalize()`, then `STANDARD.encode(…)`.
-    todo!("accept_key: SHA-1 the key followed by the GUID, and base64 the 20-byte digest")
+    todo!(
+        "accept_key: return the Sec-WebSocket-Accept value for this key (book: Computing Sec-WebSocket-Accept)"
+    )
 }
 
-/// Whether `key` is a valid `Sec-WebSocket-Key`: base64 that decodes to
-/// exactly 16 bytes (RFC 6455 §4.2.1).
+/// Whether `key` is a valid `Sec-WebSocket-Key`, as RFC 6455 §4.2.1 defines
+/// one (book: "Saying no with the right status").
 pub fn is_valid_key(key: &str) -> bool {
-    // TODO: `STANDARD.decode(key)`, then check the length.
-    todo!("is_valid_key: decode the key as base64 and require 16 bytes")
+    todo!("is_valid_key: say whether the key is one RFC 6455 accepts (book: Saying no with the right status)")
 }

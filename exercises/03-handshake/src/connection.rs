@@ -16,19 +16,13 @@ use crate::response::Response;
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Reads one handshake and answers it: a `101`, a greeting and a close; or
-/// an HTTP refusal. Either way the connection then closes.
-///
-/// 1. [`request::read_request`]; a `ReadError` gets [`refuse`]d (431, 400),
-///    or, when the client left, just ends the connection;
-/// 2. [`handshake::validate`]; a `Rejection` gets [`refuse`]d;
-/// 3. write [`Response::switching_protocols`]`(&accept).to_bytes()`;
-/// 4. write [`frames::text_frame`]`(GREETING)` and
-///    [`frames::close_frame`]`(NORMAL_CLOSURE)`;
-/// 5. wait (at most [`CLOSE_TIMEOUT`]) for the client's close frame — any
-///    bytes, or end-of-file — and return: dropping the stream closes TCP.
+/// an HTTP refusal. Either way the connection then closes (book: "Answering
+/// 101 Switching Protocols" and "After the 101: a greeting and a close").
 pub async fn handle(stream: TcpStream) -> std::io::Result<()> {
-    // TODO: the five steps above.
-    todo!("connection::handle: read the request, validate it, write the 101, then the greeting and a close")
+    todo!(
+        "connection::handle: answer the handshake with a 101, a greeting and a close, or refuse it \
+         (book: Answering 101 Switching Protocols)"
+    )
 }
 
 /// Writes the refusal and closes the connection.

@@ -33,14 +33,11 @@ pub enum Rejection {
 }
 
 /// Checks a request against RFC 6455 §4.2.1 and returns the
-/// `Sec-WebSocket-Accept` value for its `101`, or why it gets none.
-///
-/// Stage 2 needs only the last step (the accept value of the key). The
-/// book's table in "Saying no with the right status" gives the order of the
-/// others: HTTP/1.1 or later (400), the path (404), the method (405), Host
-/// (400), `Upgrade: websocket` (426), `Upgrade` in Connection (400), version
-/// 13 (426), a valid key (400).
+/// `Sec-WebSocket-Accept` value for its `101`, or why it gets none (book:
+/// "Saying no with the right status").
 pub fn validate(request: &Request) -> Result<String, Rejection> {
-    // TODO: one `if` per rule, each returning `Err(Rejection::…)`; then `Ok(accept_key(key))`.
-    todo!("validate: check the handshake's headers and return accept_key(Sec-WebSocket-Key)")
+    todo!(
+        "validate: return the accept value of a valid handshake, or the Rejection the book's table \
+         gives it (book: Saying no with the right status)"
+    )
 }

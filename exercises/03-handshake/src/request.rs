@@ -38,14 +38,13 @@ impl Request {
         self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim())
     }
 
-    /// Whether the header `name` lists `token`, in any case.
-    ///
-    /// `Connection` and `Upgrade` hold comma-separated lists
-    /// (`Connection: keep-alive, Upgrade`), and a list may be spread over
-    /// several lines of the same name, so every line counts.
+    /// Whether the header `name` lists `token`, the way HTTP reads a list
+    /// (book: "Reading headers the way HTTP does").
     pub fn has_token(&self, name: &str, token: &str) -> bool {
-        // TODO: every header called `name` (any case), split on ',', trim, compare in any case.
-        todo!("Request::has_token: split every `{name}` header on commas and look for `{token}` in any case")
+        todo!(
+            "Request::has_token: say whether the `{name}` header lists the token `{token}` \
+             (book: Reading headers the way HTTP does)"
+        )
     }
 }
 
@@ -66,22 +65,16 @@ pub enum ReadError {
     Io(#[from] std::io::Error),
 }
 
-/// Reads one request head from `stream`: read into a buffer, and after each
-/// read try to [`parse`] the whole buffer, until it is complete.
-///
-/// Stage 2 needs only the happy path. Stage 7 adds the rest: a read that
-/// returns 0 bytes means the client left ([`ReadError::Closed`]), and past
-/// [`MAX_HEAD_BYTES`] without a complete head it is [`ReadError::TooLarge`].
+/// Reads one request head from `stream`, however its bytes arrive, and never
+/// more than [`MAX_HEAD_BYTES`] of it (book: "Reading bytes as they come").
 pub async fn read_request(stream: &mut (impl AsyncRead + Unpin)) -> Result<Request, ReadError> {
-    // TODO: a `Vec<u8>` buffer; `stream.read_buf(&mut buffer)`; `parse(&buffer)?` after each read.
-    todo!("read_request: read bytes into a buffer until parse() finds a complete request head")
+    todo!("read_request: read one request head from the stream (book: Reading bytes as they come)")
 }
 
-/// Parses a complete head, or says that more bytes are needed (`Ok(None)`).
-/// httparse's `TooManyHeaders` error is [`ReadError::TooLarge`]; its other
-/// errors are [`ReadError::Malformed`].
+/// Parses a complete head, or says that more bytes are needed (`Ok(None)`)
+/// (book: "Answering 101 Switching Protocols").
 fn parse(buffer: &[u8]) -> Result<Option<Request>, ReadError> {
-    // TODO: `[httparse::EMPTY_HEADER; MAX_HEADERS]`, `httparse::Request::new`, `.parse(buffer)`,
-    // then copy method, path, version and headers into a `Request`.
-    todo!("parse: run httparse on the buffer; Status::Partial means Ok(None)")
+    todo!(
+        "parse: turn the bytes into a Request, or say more are needed (book: Answering 101 Switching Protocols)"
+    )
 }

@@ -17,17 +17,16 @@ impl Response {
     /// The answer that accepts a handshake (RFC 6455 §4.2.2): after its
     /// blank line, the connection speaks WebSocket.
     pub fn switching_protocols(accept: &str) -> Self {
-        // TODO: status 101 and the three headers of the book's example response.
-        todo!("Response::switching_protocols: 101 with Upgrade, Connection and Sec-WebSocket-Accept")
+        todo!(
+            "Response::switching_protocols: the 101 that accepts the handshake \
+             (book: Answering 101 Switching Protocols)"
+        )
     }
 
-    /// The answer to a request that gets no `101`, with the status and the
-    /// headers each refusal needs; its body is the rejection's message
-    /// (`format!("{rejection}\n")`). The connection closes after it: say so
-    /// with `Connection: close`.
+    /// The answer to a request that gets no `101`, which says why (book:
+    /// "Saying no with the right status").
     pub fn rejection(rejection: &Rejection) -> Self {
-        // TODO: match on the rejection: 404, 405 (+ Allow), 426 (+ three headers), 400, 431.
-        todo!("Response::rejection: the status and headers for {rejection:?}")
+        todo!("Response::rejection: the refusal for {rejection:?} (book: Saying no with the right status)")
     }
 
     /// The response as bytes on the wire: status line, headers, blank line,

@@ -31,10 +31,12 @@ impl CloseCode {
     /// The server hit an unexpected condition (a bug, a failed dependency).
     pub const INTERNAL_ERROR: CloseCode = CloseCode(1011);
 
-    /// Whether a Close frame may carry this code on the wire (§7.4.1, §7.4.2
-    /// and the IANA registry it set up).
+    /// Whether a Close frame may carry this code on the wire (book: "Status
+    /// codes").
     pub fn may_be_sent(self) -> bool {
-        todo!("CloseCode::may_be_sent (stage 4): 1000–1003, 1007–1014 and 3000–4999 may be sent")
+        todo!(
+            "CloseCode::may_be_sent (stage 4): say whether an endpoint may send this code (book: Status codes)"
+        )
     }
 }
 
@@ -65,9 +67,9 @@ impl CloseError {
 
 /// Reads a Close frame's payload: no code, or a code and a reason.
 pub fn parse(payload: &[u8]) -> Result<Option<(CloseCode, &str)>, CloseError> {
-    // TODO (stage 4): empty → no code; 1 byte → an error; otherwise a
-    // big-endian code that may be sent, then a UTF-8 reason.
-    todo!("close::parse (stage 4): read the code and the reason of a Close frame")
+    todo!(
+        "close::parse (stage 4): read a Close frame's code and reason, or say what is wrong (book: Status codes)"
+    )
 }
 
 /// The payload of a Close frame with `code` and as much of `reason` as fits

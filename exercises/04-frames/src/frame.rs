@@ -158,17 +158,17 @@ impl FrameError {
 /// costs nothing. Returns the frame and how many bytes of `buf` it took;
 /// bytes after it are left for the next call.
 pub fn decode(buf: &[u8], max_payload: usize) -> Result<Option<(Frame, usize)>, FrameError> {
-    // TODO (stage 1): byte 0 → FIN, RSV, opcode; byte 1 → MASK, 7-bit length;
-    // then the 16- or 64-bit length, the masking key, the payload. Refuse
-    // (Err) what no client may send as soon as you can see it; answer
-    // Ok(None) whenever the bytes you need haven't arrived yet.
-    todo!("frame::decode (stage 1): decode the client frame at the front of the buffer")
+    todo!(
+        "frame::decode (stage 1): decode the client frame at the front of the buffer (book: Decoding and encoding frames)"
+    )
 }
 
-/// Masks or unmasks `payload` in place (§5.3): byte `i` is XORed with byte
-/// `i % 4` of the key. Doing it twice gives the payload back.
+/// Masks or unmasks `payload` in place with `key` (book: "The mask, and why
+/// clients must mask").
 pub fn apply_mask(payload: &mut [u8], key: [u8; 4]) {
-    todo!("frame::apply_mask (stage 1): XOR byte i of the payload with byte i % 4 of the key")
+    todo!(
+        "frame::apply_mask (stage 1): mask or unmask the payload with the key (book: The mask, and why clients must mask)"
+    )
 }
 
 /// Encodes a frame the server sends: never masked (§5.1: "A server MUST NOT
@@ -176,8 +176,7 @@ pub fn apply_mask(payload: &mut [u8], key: [u8; 4]) {
 /// fewest bytes that hold it (§5.2: "the minimal number of bytes MUST be
 /// used to encode the length").
 pub fn encode(frame: &Frame) -> Vec<u8> {
-    // TODO (stage 1): FIN | opcode; the length in 7 bits, or 126 and 16
-    // bits, or 127 and 64 bits, whichever is the smallest that holds it
-    // (MASK stays clear); then the payload.
-    todo!("frame::encode (stage 1): FIN and opcode, the length in the fewest bytes, the payload")
+    todo!(
+        "frame::encode (stage 1): the bytes of a frame the server sends (book: Decoding and encoding frames)"
+    )
 }

@@ -61,6 +61,7 @@ struct Unfinished {
     /// `Text` or `Binary`: what the first fragment said.
     opcode: OpCode,
     bytes: Vec<u8>,
+    // Add what else you need to remember between fragments.
 }
 
 impl Assembler {
@@ -69,12 +70,12 @@ impl Assembler {
     }
 
     /// Takes the next data frame. Returns the message it completes, or
-    /// `None` while the message is unfinished.
+    /// `None` while the message is unfinished (book: "Fragmentation" and
+    /// "UTF-8 across fragments").
     pub fn push(&mut self, frame: Frame) -> Result<Option<Message>, MessageError> {
-        // TODO (stage 3): a Text or Binary frame starts a message (an error
-        // if one is unfinished); a Continuation adds to the unfinished one
-        // (an error if there is none). Count the bytes against the limit.
-        // On FIN the message is complete: a text message must be UTF-8.
-        todo!("Assembler::push (stage 3): join fragments into a message")
+        todo!(
+            "Assembler::push (stage 3): join fragments into messages, refusing what can never make one \
+             (book: Fragmentation)"
+        )
     }
 }

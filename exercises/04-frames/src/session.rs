@@ -62,17 +62,19 @@ impl Session {
     /// Decides what to do with the next frame the client sent.
     pub fn on_frame(&mut self, frame: Frame) -> Result<Reply, Violation> {
         match frame.opcode {
-            // TODO (stage 2): echo a Text or Binary frame that has FIN set,
-            // as the same kind of frame. (Stage 3: hand every data frame to
-            // `self.assembler.push` instead, and echo the messages it returns.)
             OpCode::Text | OpCode::Binary | OpCode::Continuation => {
-                todo!("Session::on_frame (stage 2): echo text and binary messages")
+                todo!(
+                    "Session::on_frame (stage 2): echo every message back whole (book: An echo server at /ws)"
+                )
             }
-            // TODO (stage 3): a Ping gets a Pong with the same payload; a Pong gets nothing.
-            OpCode::Ping | OpCode::Pong => todo!("Session::on_frame (stage 3): answer pings, ignore pongs"),
-            // TODO (stage 4): a Close gets a Close with the same code (see
-            // `close::parse` and `close::payload`), or none if it had none.
-            OpCode::Close => todo!("Session::on_frame (stage 4): answer a close with a close"),
+            OpCode::Ping | OpCode::Pong => {
+                todo!(
+                    "Session::on_frame (stage 3): answer pings, ignore pongs (book: Control frames: ping and pong)"
+                )
+            }
+            OpCode::Close => {
+                todo!("Session::on_frame (stage 4): answer a close with a close (book: The close handshake)")
+            }
         }
     }
 }

@@ -114,6 +114,14 @@ const CHECKS: &[Check] = &[
              \\r\\n, and one empty line (\\r\\n) to end the head.",
             "The server must not wait for a body: a GET has none. Answer as soon as the blank line that \
              ends the head has arrived.",
+            "In `connection::handle`: `request::read_request(&mut stream)`, then \
+             `handshake::validate(&request)` (for now it only needs `accept_key` of the \
+             Sec-WebSocket-Key), then write `Response::switching_protocols(&accept).to_bytes()`.",
+            "In `request::parse`: `let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];`, \
+             `httparse::Request::new(&mut headers).parse(buffer)`; `Status::Partial` is `Ok(None)`, and on \
+             `Status::Complete` copy method, target, version and headers into a `Request`. In \
+             `read_request`: a `Vec<u8>` buffer, `read_buf` into it, and `parse` the whole buffer after \
+             each read.",
         ],
         needs: Needs::Address,
         body: |t| Box::pin(the_seeds_request_gets_101_switching_protocols(t)),
@@ -294,8 +302,13 @@ const CHECKS: &[Check] = &[
         name: "other_paths_get_404",
         stage: REFUSALS,
         section: REFUSALS_SECTION,
-        hints: &["Only /ws speaks WebSocket; any other path gets `404 Not Found`, whatever its headers and \
-                  its query: /chat?path=/ws is for /chat. Paths are case-sensitive: /WS is not /ws."],
+        hints: &[
+            "Only /ws speaks WebSocket; any other path gets `404 Not Found`, whatever its headers and \
+             its query: /chat?path=/ws is for /chat. Paths are case-sensitive: /WS is not /ws.",
+            "Check the rules in the order of the book's table (version, path, method, Host, Upgrade, \
+             Connection, Sec-WebSocket-Version, key), each returning its `Err(Rejection::…)`, so that a \
+             request breaking several rules gets the most useful answer.",
+        ],
         needs: Needs::Address,
         body: |t| Box::pin(other_paths_get_404(t)),
     },
@@ -309,6 +322,9 @@ const CHECKS: &[Check] = &[
             "This server answers one request per connection. RFC 9112 §9.3: a server that does not keep \
              connections open MUST send `Connection: close` (on a 426: `Connection: Upgrade, close`), \
              then close it.",
+            "In `Response::rejection`, `match` on the rejection for the status and its headers (`Allow` on \
+             405; `Upgrade`, `Connection` and `Sec-WebSocket-Version` on 426), and use \
+             `format!(\"{rejection}\\n\")`, the variant's `#[error]` text, as the body.",
         ],
         needs: Needs::Address,
         body: |t| Box::pin(a_refusal_explains_itself_and_closes_the_connection(t)),

@@ -196,8 +196,13 @@ const CHECKS: &[Check] = &[
         name: "several_frames_in_one_read_are_each_echoed_in_order",
         stage: ECHO,
         section: ECHO_SECTION,
-        hints: &["One read may hold several frames and the start of the next: after each frame, drop only \
-             the bytes it used, and call `decode` again before reading more."],
+        hints: &[
+            "One read may hold several frames and the start of the next: after each frame, drop only \
+             the bytes it used, and call `decode` again before reading more.",
+            "With a `BytesMut` buffer: `self.buffer.advance(used)` (from `bytes::Buf`) drops a frame's \
+             bytes, and `self.stream.read_buf(&mut self.buffer)` (from `tokio::io::AsyncReadExt`) \
+             appends what arrives. A read of 0 bytes: return `Err(Stop::Io(self.closed_early()))`.",
+        ],
         needs: Needs::Address,
         body: |t| Box::pin(several_frames_in_one_read_are_each_echoed_in_order(t)),
     },
@@ -226,6 +231,9 @@ const CHECKS: &[Check] = &[
             "A text or binary frame without FIN starts a message; continuation frames (opcode 0x0) add to \
              it; the one with FIN ends it. Echo the whole message once it is complete.",
             "Fragments may be empty, the first one included.",
+            "In `Assembler::push`, `match (frame.opcode, self.unfinished.take())`: a continuation with an \
+             unfinished message adds to it, a text or binary frame with none starts one, and the other two \
+             cases are errors. Keep the message in `self.unfinished` until a frame with FIN arrives.",
         ],
         needs: Needs::Address,
         body: |t| Box::pin(a_fragmented_message_is_echoed_whole(t)),
@@ -261,6 +269,9 @@ const CHECKS: &[Check] = &[
             "Answer a close frame with a close frame carrying the same code (here 1000), then close the \
              TCP connection: the server closes it first (RFC 6455 §7.1.1).",
             "`stream.shutdown()` sends the FIN; the client reads end-of-file after your close frame.",
+            "Then read and discard what the client still sends until it closes too, for `LINGER` at most \
+             (`tokio::time::timeout`): dropping a socket with unread bytes makes the kernel send a reset, \
+             which can destroy your close frame before the client reads it.",
         ],
         needs: Needs::Address,
         body: |t| Box::pin(a_close_1000_is_answered_with_close_1000_then_tcp_closes(t)),
