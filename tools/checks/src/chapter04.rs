@@ -516,7 +516,7 @@ async fn decoding_the_rfcs_example_frames_gives_their_payloads(t: Target) -> Res
 
 async fn encoding_gives_the_rfcs_example_bytes(t: Target) -> Result<(), Failure> {
     let codec = *t.local::<Codec>()?;
-    let examples: [(RawFrame, Vec<u8>, &str); 7] = [
+    let examples: [(RawFrame, Vec<u8>, &str); 9] = [
         (
             RawFrame::new(TEXT, "Hello"),
             vec![0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f],
@@ -530,6 +530,16 @@ async fn encoding_gives_the_rfcs_example_bytes(t: Target) -> Result<(), Failure>
         (RawFrame::new(CONTINUATION, "lo"), vec![0x80, 0x02, 0x6c, 0x6f], "§5.7's last fragment"),
         (RawFrame::new(PONG, "Hello"), vec![0x8a, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f], "a pong \"Hello\""),
         (RawFrame::new(CLOSE, vec![0x03, 0xe8]), vec![0x88, 0x02, 0x03, 0xe8], "a close with code 1000"),
+        (
+            RawFrame::new(BINARY, bytes_of_len(125)),
+            [vec![0x82, 0x7d], bytes_of_len(125)].concat(),
+            "a 125-byte binary message (the longest length the 7-bit field holds)",
+        ),
+        (
+            RawFrame::new(BINARY, bytes_of_len(126)),
+            [vec![0x82, 0x7e, 0x00, 0x7e], bytes_of_len(126)].concat(),
+            "a 126-byte binary message (the shortest that needs a 16-bit length)",
+        ),
         (
             RawFrame::new(BINARY, bytes_of_len(256)),
             [vec![0x82, 0x7e, 0x01, 0x00], bytes_of_len(256)].concat(),
@@ -641,7 +651,8 @@ async fn frames_survive_a_round_trip_through_the_codec(t: Target) -> Result<(), 
     match result {
         Ok(()) => Ok(()),
         Err(TestError::Fail(reason, (frame, key, _))) => Err(Failure::new(format!(
-            "a random frame did not survive the round trip (the smallest failing case of {CASES})"
+            "{} (the smallest failing case of {CASES} random frames)",
+            reason.message().lines().next().unwrap_or("a random frame did not survive the round trip")
         ))
         .sent(format!(
             "the frame {} ({} bytes of payload), masked with key {}",
@@ -895,6 +906,26 @@ async fn a_fragmented_message_is_echoed_whole(t: Target) -> Result<(), Failure> 
 }
 
 async fn a_ping_between_fragments_is_answered_and_the_message_echoed_whole(t: Target) -> Result<(), Failure> {
+    // All at once: the pong must come, and before the message's echo.
+    let mut client = FrameClient::open(t.addr()).await?;
+    let frames = vec![
+        Outgoing::text("Hel").fin(false),
+        Outgoing::new(PING, "are you there?"),
+        Outgoing::new(CONTINUATION, "lo"),
+    ];
+    client.send_all(frames).await?;
+    let expected = "the pong for the ping between the fragments, then the whole message, \"Hello\"";
+    let frame = client.read_frame(expected).await?;
+    if frame.opcode != PONG {
+        let headline = format!(
+            "the ping between the fragments of a message got no pong before the next {} frame",
+            crate::frames::opcode_name(frame.opcode)
+        );
+        return Err(client.fail(headline, expected));
+    }
+    client.expect_message(TEXT, b"Hello", expected).await?;
+
+    // The pong comes at once, while the message is still unfinished.
     let mut client = FrameClient::open(t.addr()).await?;
     client.send(Outgoing::text("Hel").fin(false)).await?;
     client.send(Outgoing::new(PING, "still there?")).await?;

@@ -602,14 +602,15 @@ impl FrameClient {
     ) -> Result<(), Failure> {
         let first = self.read_frame(expected).await?;
         if first.opcode != opcode {
-            return Err(self.fail(
-                format!(
-                    "a {} frame came where the {} message was due",
-                    opcode_name(first.opcode),
-                    opcode_name(opcode)
-                ),
-                expected,
-            ));
+            // A close says why the server gave up: put its code in the headline.
+            let came = if first.opcode == CLOSE {
+                describe_payload(CLOSE, &first.payload)
+            } else {
+                format!("a {} frame", opcode_name(first.opcode))
+            };
+            return Err(
+                self.fail(format!("{came} came where the {} message was due", opcode_name(opcode)), expected)
+            );
         }
         let mut got = first.payload;
         let mut fin = first.fin;
@@ -655,7 +656,15 @@ impl FrameClient {
     /// error").
     pub async fn expect_close(&mut self, code: u16, why: &str) -> Result<(), Failure> {
         let expected = format!("a close frame with code {code} ({why}), then the server closes TCP");
-        let frame = self.read_frame(&expected).await?;
+        let frame = self.read_frame(&expected).await.map_err(|failure| {
+            if failure.headline.contains("closed the TCP connection") {
+                let headline =
+                    format!("the server closed TCP without the close frame with code {code} that says why");
+                Failure { headline, ..failure }
+            } else {
+                failure
+            }
+        })?;
         self.expect_close_frame(frame, code, &expected).await
     }
 
