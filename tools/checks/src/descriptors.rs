@@ -17,7 +17,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
 /// The server's open-files limit: a handful for the runtime and the
@@ -29,6 +29,10 @@ const CONNECTIONS: usize = 2 * LIMIT;
 
 /// How long each step may take.
 const DEADLINE: Duration = Duration::from_secs(15);
+
+/// How long a server that stopped serving gets to finish exiting, so that
+/// the failure can say it exited.
+const EXIT_DEADLINE: Duration = Duration::from_secs(5);
 
 /// What the log says when `accept` fails for want of descriptors (EMFILE).
 const EMFILE: &str = "Too many open files";
@@ -112,10 +116,13 @@ impl Server {
 
         // More clients than descriptors: each waits, silent, for its
         // handshake to be read, so every accepted one keeps its descriptor.
-        let clients = (0..CONNECTIONS)
-            .map(|_| TcpStream::connect_timeout(&addr, DEADLINE))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| format!("could not open {CONNECTIONS} connections: {e}"))?;
+        let mut clients = Vec::new();
+        for _ in 0..CONNECTIONS {
+            match TcpStream::connect_timeout(&addr, DEADLINE) {
+                Ok(client) => clients.push(client),
+                Err(e) => return Err(self.died_or(format!("could not open {CONNECTIONS} connections: {e}"))),
+            }
+        }
         self.wait_for_line(EMFILE).map_err(|why| {
             format!("{why}: with {CONNECTIONS} connections and a limit of {LIMIT}, accept should fail")
         })?;
@@ -124,12 +131,27 @@ impl Server {
         // Every client left: the descriptors are free again, and a new
         // client must be served.
         handshake(addr).map_err(|why| {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                format!("the server exited ({status}) after accept failed: {why}")
-            } else {
-                format!("after running out of descriptors, a new client was not served: {why}")
-            }
+            self.died_or(format!("after running out of descriptors, a new client was not served: {why}"))
         })
+    }
+
+    /// The failure's first line: the server exited (an accept loop that
+    /// ended on the error), or else `otherwise`. A process that exits closes
+    /// its output, so the log ending says so, without polling.
+    fn died_or(&mut self, otherwise: String) -> String {
+        let deadline = Instant::now() + EXIT_DEADLINE;
+        loop {
+            match self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(line) => self.log.push(line),
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => return otherwise,
+            }
+        }
+        let status = self.child.wait().map_or_else(|e| e.to_string(), |status| status.to_string());
+        format!(
+            "the server exited ({status}) when accept failed for want of file descriptors: an accept loop \
+             must log the error, wait and accept again\n({otherwise})"
+        )
     }
 
     fn stop(&mut self) {
