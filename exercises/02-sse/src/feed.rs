@@ -130,4 +130,32 @@ impl Feed {
              after it, or Start::Reset when they are not all kept (stage 6)"
         )
     }
+
+    /// Whether anyone is subscribed right now.
+    pub fn has_subscribers(&self) -> bool {
+        self.sender.receiver_count() > 0
+    }
+
+    /// A way to wait, outside the lock, until this feed has no subscribers.
+    pub fn unwatched(&self) -> Unwatched {
+        Unwatched { sender: self.sender.clone() }
+    }
+}
+
+/// Waits for a feed's last subscriber to go (see [`Feed::unwatched`]).
+#[derive(Debug)]
+pub struct Unwatched {
+    sender: broadcast::Sender<Arc<FeedEvent>>,
+}
+
+impl Unwatched {
+    /// Returns once the feed has no subscribers, at once if it has none now.
+    pub async fn wait(&self) {
+        self.sender.closed().await;
+    }
+
+    /// Whether this is `feed`'s, and not a later feed's of the same name.
+    pub fn is(&self, feed: &Feed) -> bool {
+        self.sender.same_channel(&feed.sender)
+    }
 }

@@ -143,6 +143,16 @@ impl Feed {
     }
     // ANCHOR_END: subscribe
 
+    /// Whether anyone is subscribed right now.
+    pub fn has_subscribers(&self) -> bool {
+        self.sender.receiver_count() > 0
+    }
+
+    /// A way to wait, outside the lock, until this feed has no subscribers.
+    pub fn unwatched(&self) -> Unwatched {
+        Unwatched { sender: self.sender.clone() }
+    }
+
     // ANCHOR: replay
     /// The events after `last_event_id`, if this feed can vouch that they
     /// are all of them. It cannot when the id
@@ -163,4 +173,22 @@ impl Feed {
         Some(self.recent.iter().filter(|event| event.id > id).cloned().collect())
     }
     // ANCHOR_END: replay
+}
+
+/// Waits for a feed's last subscriber to go (see [`Feed::unwatched`]).
+#[derive(Debug)]
+pub struct Unwatched {
+    sender: broadcast::Sender<Arc<FeedEvent>>,
+}
+
+impl Unwatched {
+    /// Returns once the feed has no subscribers, at once if it has none now.
+    pub async fn wait(&self) {
+        self.sender.closed().await;
+    }
+
+    /// Whether this is `feed`'s, and not a later feed's of the same name.
+    pub fn is(&self, feed: &Feed) -> bool {
+        self.sender.same_channel(&feed.sender)
+    }
 }

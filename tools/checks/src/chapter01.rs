@@ -6,6 +6,8 @@
 //! /boards/{board}/tasks/{task}` read, move and delete one. Errors are
 //! `{"error": "…"}` with `400`, `404`, `415` or `422`.
 
+use std::net::SocketAddr;
+
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
@@ -55,6 +57,19 @@ const CHECKS: &[Check] = &[
         ],
         needs: Needs::Address,
         body: |t| Box::pin(empty_board_lists_no_tasks(t)),
+    },
+    Check {
+        name: "listing_unknown_boards_creates_no_board",
+        stage: LISTING,
+        section: LISTING_SECTION,
+        hints: &[
+            "A `GET` is safe: it must not change what the server holds. Look the board up with \
+             `get`, and answer `[]` when it isn't there, without inserting it.",
+            "`entry(name).or_default()` inserts the board: keep it for `create`, the one place a \
+             board comes into being.",
+        ],
+        needs: Needs::Code("counts the server's boards: run it with `cargo test -p ex01-http`"),
+        body: |t| Box::pin(listing_unknown_boards_creates_no_board(t)),
     },
     Check {
         name: "creating_a_task_answers_201_with_the_task",
@@ -114,6 +129,15 @@ const CHECKS: &[Check] = &[
         ],
         needs: Needs::Address,
         body: |t| Box::pin(an_unknown_task_is_404_with_a_json_error(t)),
+    },
+    Check {
+        name: "looking_up_tasks_of_unknown_boards_creates_no_board",
+        stage: READING,
+        section: READING_SECTION,
+        hints: &["Reading, moving or deleting a task of a board that isn't there is a 404, and leaves \
+             the boards as they were: look the board up with `get` or `get_mut`, never `entry`."],
+        needs: Needs::Code("counts the server's boards: run it with `cargo test -p ex01-http`"),
+        body: |t| Box::pin(looking_up_tasks_of_unknown_boards_creates_no_board(t)),
     },
     Check {
         name: "moving_a_task_answers_200_with_the_task_in_its_new_column",
@@ -234,6 +258,17 @@ async fn empty_board_lists_no_tasks(t: Target) -> Result<(), Failure> {
     Ok(())
 }
 
+async fn listing_unknown_boards_creates_no_board(t: Target) -> Result<(), Failure> {
+    let before = board_count(&t)?;
+    let paths: Vec<String> = (1..=100).map(|n| format!("/boards/{}-unknown-{n}/tasks", t.board(1))).collect();
+    for chunk in paths.chunks(25) {
+        for exchange in join_all(chunk.iter().map(|path| t.request("GET", path.clone()).send())).await {
+            exchange?.expect_status(200, "200 OK with [] (a board nobody has used has no tasks)")?;
+        }
+    }
+    expect_board_count(&t, before, "100 × GET /boards/<a name nobody used>/tasks")
+}
+
 // ---------------------------------------------------------------------------
 // Stage 2: creating
 
@@ -325,6 +360,22 @@ async fn an_unknown_task_is_404_with_a_json_error(t: Target) -> Result<(), Failu
         request.send().await?.expect_error(404, expected)?;
     }
     Ok(())
+}
+
+async fn looking_up_tasks_of_unknown_boards_creates_no_board(t: Target) -> Result<(), Failure> {
+    let before = board_count(&t)?;
+    let expected = r#"404 Not Found with {"error": "…"}: a board nobody has used has no tasks"#;
+    for n in 1..=10 {
+        let path = format!("/boards/{}-unknown-{n}/tasks/task-1", t.board(1));
+        for request in [
+            t.request("GET", path.clone()),
+            t.request("PATCH", path.clone()).json(&json!({"column": "done"})),
+            t.request("DELETE", path.clone()),
+        ] {
+            request.send().await?.expect_error(404, expected)?;
+        }
+    }
+    expect_board_count(&t, before, "GET, PATCH and DELETE of task-1 on 10 boards nobody has used")
 }
 
 // ---------------------------------------------------------------------------
@@ -558,6 +609,38 @@ async fn concurrent_creates_get_distinct_ids_and_none_are_lost(t: Target) -> Res
 
 // ---------------------------------------------------------------------------
 // Helpers shared by the checks above.
+
+/// How many boards a server holds, as its test binary can tell (the
+/// server's `Boards::board_count()`): the checks that prove that asking
+/// about boards nobody uses costs nothing that lasts. Chapter 2 uses it too.
+#[derive(Debug, Clone, Copy)]
+pub struct BoardCount(pub fn(SocketAddr) -> Option<usize>);
+
+/// The number of boards the server under test holds now.
+pub(crate) fn board_count(t: &Target) -> Result<usize, Failure> {
+    let BoardCount(count) = *t.local::<BoardCount>()?;
+    count(t.addr()).ok_or_else(|| {
+        Failure::new(format!(
+            "tests/checks.rs cannot count the boards of the server at {}: it did not register it",
+            t.addr()
+        ))
+    })
+}
+
+/// Requires the server to hold `before` boards, after `sent`.
+fn expect_board_count(t: &Target, before: usize, sent: &str) -> Result<(), Failure> {
+    let after = board_count(t)?;
+    if after == before {
+        return Ok(());
+    }
+    Err(Failure::new(format!(
+        "reading boards nobody has used created {} of them: the server held {before} boards, now {after}",
+        after.saturating_sub(before)
+    ))
+    .sent(sent)
+    .expected(format!("{before} boards, as before: reading changes nothing on the server"))
+    .got(format!("{after} boards")))
+}
 
 async fn post_task(t: &Target, board: &str, title: &str) -> Result<Exchange, Failure> {
     t.request("POST", format!("/boards/{board}/tasks")).json(&json!({ "title": title })).send().await
