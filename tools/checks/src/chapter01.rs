@@ -162,7 +162,7 @@ const CHECKS: &[Check] = &[
         section: ERRORS_SECTION,
         hints: &[
             "JSON that parses can still be wrong: check the title after extracting the body, and \
-             answer `422 Unprocessable Entity` with `{\"error\": \"…\"}` when it is empty or blank.",
+             answer `422 Unprocessable Content` with `{\"error\": \"…\"}` when it is empty or blank.",
             "Validate before you touch the board, so a rejected request takes no id.",
         ],
         needs: Needs::Address,
@@ -426,7 +426,7 @@ async fn a_moved_task_stays_moved(t: Target) -> Result<(), Failure> {
 
 async fn an_empty_title_is_422_with_a_json_error(t: Target) -> Result<(), Failure> {
     let board = t.board(1);
-    let expected = r#"422 Unprocessable Entity with {"error": "…"}: a task needs a title"#;
+    let expected = r#"422 Unprocessable Content with {"error": "…"}: a task needs a title"#;
     for title in ["", "   "] {
         post_task(&t, &board, title).await?.expect_error(422, expected)?;
     }
@@ -441,7 +441,7 @@ async fn an_empty_title_is_422_with_a_json_error(t: Target) -> Result<(), Failur
 
 async fn a_missing_title_is_422_with_a_json_error(t: Target) -> Result<(), Failure> {
     let board = t.board(1);
-    let expected = r#"422 Unprocessable Entity with {"error": "…"}: the body has no "title""#;
+    let expected = r#"422 Unprocessable Content with {"error": "…"}: the body has no "title""#;
     for body in [json!({}), json!({"name": "Design login page"}), json!({"title": 42})] {
         t.request("POST", format!("/boards/{board}/tasks"))
             .json(&body)
@@ -456,7 +456,7 @@ async fn an_unknown_column_is_422_with_a_json_error(t: Target) -> Result<(), Fai
     let board = t.board(1);
     let task = create_task(&t, &board, "Design login page").await?;
     let expected =
-        r#"422 Unprocessable Entity with {"error": "…"}: the columns are "todo", "doing" and "done""#;
+        r#"422 Unprocessable Content with {"error": "…"}: the columns are "todo", "doing" and "done""#;
     for column in ["blocked", "Done", ""] {
         move_task(&t, &board, "task-1", column).await?.expect_error(422, expected)?;
     }

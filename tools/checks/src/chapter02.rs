@@ -421,7 +421,8 @@ async fn the_stream_is_200_text_event_stream_and_not_cached(t: Target) -> Result
         stream.read_for(Duration::from_millis(200)).await;
         return Err(stream.fail(
             "the event stream has no Cache-Control: no-cache header",
-            "Cache-Control: no-cache, so no cache on the way stores the stream and serves it again",
+            "Cache-Control: no-cache, so no cache on the way answers a later request with a stored \
+             copy of the stream without asking the server",
         ));
     }
     Ok(())
