@@ -25,8 +25,8 @@ pub struct Event {
     pub event_type: String,
     /// The `data` lines, joined with `\n`.
     pub data: String,
-    /// The last event ID when the event was dispatched: the latest `id`
-    /// field, from this event or an earlier one.
+    /// The stream's last event ID when the event was dispatched: the latest
+    /// `id` field, from this event or an earlier one.
     pub last_event_id: String,
 }
 
@@ -61,6 +61,15 @@ impl Parser {
 
     /// The reconnection time the last valid `retry` field set, if any.
     pub fn reconnection_time(&self) -> Option<Duration> {
-        todo!("Parser::reconnection_time: what the last valid retry field said")
+        todo!(
+            "Parser::reconnection_time: what the last valid retry field said (\"Parsing the stream yourself\")"
+        )
+    }
+
+    /// What a reconnection sends as `Last-Event-ID` (nothing when empty).
+    pub fn last_event_id(&self) -> &str {
+        todo!(
+            "Parser::last_event_id: the stream's last event ID as of the last blank line (\"Parsing the stream yourself\")"
+        )
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod board;
+pub mod config;
 pub mod error;
 
 use axum::Router;
@@ -17,31 +18,25 @@ use axum::routing::get;
 use tokio::net::TcpListener;
 
 use crate::board::Boards;
-
-/// The server's settings. Chapter 1 has none yet; later chapters add their
-/// tunables (keep-alive, heartbeats, …) here, so every chapter's server
-/// starts the same way: `serve(listener, Config::default())`.
-#[derive(Debug, Clone, Default)]
-pub struct Config {}
-
-impl Config {
-    /// Reads the settings from environment variables. Nothing to read yet.
-    pub fn from_env() -> Self {
-        Config::default()
-    }
-}
+pub use crate::config::{Config, ConfigError};
 
 // ANCHOR: app
 /// The routes of the API, ready to serve. Tests can build the app without
 /// a process or a port.
 pub fn app(_config: Config) -> Router {
+    router(Boards::default())
+}
+
+/// The routes around `boards`; the checks keep a handle on them to count
+/// boards.
+pub fn router(boards: Boards) -> Router {
     Router::new()
         .route("/boards/{board}/tasks", get(api::list_tasks).post(api::create_task))
         .route(
             "/boards/{board}/tasks/{task}",
             get(api::get_task).patch(api::move_task).delete(api::delete_task),
         )
-        .with_state(Boards::default())
+        .with_state(boards)
 }
 // ANCHOR_END: app
 

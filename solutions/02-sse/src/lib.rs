@@ -11,16 +11,17 @@
 //! - [`events`]: `GET /boards/{board}/events`, one endless response per
 //!   subscriber: snapshot or replay, live events, keep-alives.
 //! - [`parser`]: the client side, an incremental parser of the format.
+//! - [`config`]: the settings, from `KEEPALIVE_MS` and `REPLAY_CAPACITY`.
 //! - [`api`], [`error`]: chapter 1's JSON API, unchanged.
 
 pub mod api;
 pub mod board;
+pub mod config;
 pub mod error;
 pub mod events;
 pub mod feed;
 pub mod parser;
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use axum::Router;
@@ -31,57 +32,7 @@ use tokio::net::TcpListener;
 use tower_http::cors::{Any, CorsLayer};
 
 use crate::board::Boards;
-
-/// The server's settings: `Config::default()` for production, short ones
-/// for the checks.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Config {
-    /// How long an event stream may stay silent before the server sends a
-    /// comment to show it is alive (`KEEPALIVE_MS`, default 15 s).
-    pub keepalive: Duration,
-    /// How many events each board keeps for `Last-Event-ID` replay, and how
-    /// far a subscriber may fall behind before it is reset
-    /// (`REPLAY_CAPACITY`, default 1000, at least 1).
-    pub replay_capacity: usize,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config { keepalive: Duration::from_secs(15), replay_capacity: 1000 }
-    }
-}
-
-impl Config {
-    /// Reads `KEEPALIVE_MS` and `REPLAY_CAPACITY` from the environment.
-    pub fn from_env() -> Self {
-        Config::from_vars(|name| std::env::var(name).ok())
-    }
-
-    /// Reads the settings through `var`; a missing, malformed or zero value
-    /// keeps the default (with a warning, so a typo doesn't go unnoticed).
-    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Self {
-        let defaults = Config::default();
-        Config {
-            keepalive: positive(&var, "KEEPALIVE_MS").map_or(defaults.keepalive, Duration::from_millis),
-            replay_capacity: positive(&var, "REPLAY_CAPACITY").unwrap_or(defaults.replay_capacity),
-        }
-    }
-}
-
-/// The variable `name` as a number above zero, if it is one.
-fn positive<T: FromStr + Default + PartialOrd>(
-    var: &impl Fn(&str) -> Option<String>,
-    name: &str,
-) -> Option<T> {
-    let value = var(name)?;
-    match value.parse::<T>() {
-        Ok(number) if number > T::default() => Some(number),
-        _ => {
-            tracing::warn!("{name}={value:?} is not a number above zero; using the default");
-            None
-        }
-    }
-}
+pub use crate::config::{Config, ConfigError};
 
 /// What every handler can reach. Chapter 1's handlers take
 /// `State<Boards>`, which axum finds in here through `FromRef`.
@@ -92,10 +43,22 @@ pub struct AppState {
     pub keepalive: Duration,
 }
 
+impl AppState {
+    /// No boards yet, and `config`'s settings.
+    pub fn new(config: Config) -> Self {
+        AppState { boards: Boards::new(config.replay_capacity), keepalive: config.keepalive }
+    }
+}
+
 /// The routes, ready to serve. Tests can build the app without a process
 /// or a port.
 pub fn app(config: Config) -> Router {
-    let state = AppState { boards: Boards::new(config.replay_capacity), keepalive: config.keepalive };
+    router(AppState::new(config))
+}
+
+/// The routes around `state`; the checks keep a handle on its boards to
+/// count them.
+pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/boards/{board}/tasks", get(api::list_tasks).post(api::create_task))
         .route(
@@ -124,26 +87,4 @@ fn cors() -> CorsLayer {
 /// Serves the board on `listener` until the process ends.
 pub async fn serve(listener: TcpListener, config: Config) -> std::io::Result<()> {
     axum::serve(listener, app(config)).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn from(vars: &[(&str, &str)]) -> Config {
-        Config::from_vars(|name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned()))
-    }
-
-    #[test]
-    fn settings_come_from_the_environment() {
-        let config = from(&[("KEEPALIVE_MS", "200"), ("REPLAY_CAPACITY", "16")]);
-        assert_eq!(config, Config { keepalive: Duration::from_millis(200), replay_capacity: 16 });
-    }
-
-    #[test]
-    fn missing_malformed_or_zero_settings_keep_the_defaults() {
-        assert_eq!(from(&[]), Config::default());
-        assert_eq!(from(&[("KEEPALIVE_MS", "soon"), ("REPLAY_CAPACITY", "-3")]), Config::default());
-        assert_eq!(from(&[("KEEPALIVE_MS", "0"), ("REPLAY_CAPACITY", "0")]), Config::default());
-    }
 }

@@ -25,8 +25,8 @@ pub struct Event {
     pub event_type: String,
     /// The `data` lines, joined with `\n`.
     pub data: String,
-    /// The last event ID when the event was dispatched: the latest `id`
-    /// field, from this event or an earlier one.
+    /// The stream's last event ID when the event was dispatched: the latest
+    /// `id` field, from this event or an earlier one.
     pub last_event_id: String,
 }
 
@@ -42,6 +42,11 @@ pub struct Parser {
     past_first_line: bool,
     data: String,
     event_type: String,
+    /// The spec's "last event ID buffer": what the latest `id` field said.
+    /// It counts only once a blank line dispatches the event it is in.
+    last_event_id_buffer: String,
+    /// The spec's "last event ID string": the buffer, as of the last blank
+    /// line. Events carry it, and a reconnection sends it as `Last-Event-ID`.
     last_event_id: String,
     reconnection_time: Option<Duration>,
 }
@@ -77,6 +82,13 @@ impl Parser {
         self.reconnection_time
     }
 
+    /// What a reconnection sends as `Last-Event-ID` (nothing when empty):
+    /// the last event ID as of the last blank line. An `id` in an event the
+    /// connection dropped before finishing never counts.
+    pub fn last_event_id(&self) -> &str {
+        &self.last_event_id
+    }
+
     // ANCHOR: line
     /// One whole line, without its line ending.
     fn process_line(&mut self, line: &[u8]) -> Option<Event> {
@@ -110,9 +122,9 @@ impl Parser {
                 self.data.push('\n');
             }
             // "If the field value does not contain U+0000 NULL, then set the
-            // last event ID buffer to the field value." It takes effect now,
-            // even if this event is never dispatched.
-            "id" if !value.contains('\0') => self.last_event_id = value.to_owned(),
+            // last event ID buffer to the field value." The buffer; the
+            // stream's last event ID follows it only at the blank line.
+            "id" if !value.contains('\0') => self.last_event_id_buffer = value.to_owned(),
             // "If the field value consists of only ASCII digits, then …
             // set the event stream's reconnection time."
             "retry" if value.bytes().all(|b| b.is_ascii_digit()) => {
@@ -129,8 +141,13 @@ impl Parser {
 
     // ANCHOR: dispatch
     /// A blank line ends an event. It is dispatched only if it had data;
-    /// either way its type is forgotten (the last event ID is not).
+    /// either way its type is forgotten, and its `id`, if any, becomes the
+    /// stream's last event ID.
     fn dispatch(&mut self) -> Option<Event> {
+        // "Set the last event ID string of the event source to the value of
+        // the last event ID buffer." First, so an event without data moves
+        // it too. "The buffer does not get reset."
+        self.last_event_id.clone_from(&self.last_event_id_buffer);
         let event_type = std::mem::take(&mut self.event_type);
         let mut data = std::mem::take(&mut self.data);
         // "If the data buffer is an empty string, set the data buffer and the

@@ -8,7 +8,9 @@
 //!
 //! Chapter 2's parser checks are left out: they call a parser this crate
 //! does not have (the page reads the stream with the browser's own
-//! `EventSource`).
+//! `EventSource`). So are the checks that count boards (`…unknown_boards…`):
+//! they need a handle on the server's state that this binary does not hand
+//! over; `board.rs` and `feed.rs` are chapter 2's, and pass them there.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -27,6 +29,7 @@ fn main() -> ExitCode {
         println!("\nchapter {} ({}), against chapter 6's server:", chapter.number, chapter.title);
         let mut args = Arguments::from_args();
         args.skip.push("s8_parser::".to_owned());
+        args.skip.push("unknown_boards".to_owned());
         let server = Server::InProcess(Arc::clone(&start), Locals::new());
         all_passed &= run_suite(chapter, server, args) == ExitCode::SUCCESS;
     }

@@ -6,10 +6,16 @@
 //! /boards/{board}/tasks/{task}` read, move and delete one. Errors are
 //! `{"error": "…"}` with `400`, `404`, `415` or `422`.
 
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::time::Duration;
+
 use futures_util::future::join_all;
 use serde_json::{Value, json};
+use tokio::time::Instant;
 
 use crate::http::Exchange;
+use crate::raw::RawClient;
 use crate::{Chapter, Check, Failure, Needs, Section, Stage, Target, Tunables};
 
 pub const CHAPTER: Chapter = Chapter {
@@ -55,6 +61,19 @@ const CHECKS: &[Check] = &[
         ],
         needs: Needs::Address,
         body: |t| Box::pin(empty_board_lists_no_tasks(t)),
+    },
+    Check {
+        name: "listing_unknown_boards_creates_no_board",
+        stage: LISTING,
+        section: LISTING_SECTION,
+        hints: &[
+            "A `GET` is safe: it must not change what the server holds. Look the board up with \
+             `get`, and answer `[]` when it isn't there, without inserting it.",
+            "`entry(name).or_default()` inserts the board: keep it for `create`, the one place a \
+             board comes into being.",
+        ],
+        needs: Needs::Code("counts the server's boards: run it with `cargo test -p ex01-http`"),
+        body: |t| Box::pin(listing_unknown_boards_creates_no_board(t)),
     },
     Check {
         name: "creating_a_task_answers_201_with_the_task",
@@ -116,6 +135,15 @@ const CHECKS: &[Check] = &[
         body: |t| Box::pin(an_unknown_task_is_404_with_a_json_error(t)),
     },
     Check {
+        name: "looking_up_tasks_of_unknown_boards_creates_no_board",
+        stage: READING,
+        section: READING_SECTION,
+        hints: &["Reading, moving or deleting a task of a board that isn't there is a 404, and leaves \
+             the boards as they were: look the board up with `get` or `get_mut`, never `entry`."],
+        needs: Needs::Code("counts the server's boards: run it with `cargo test -p ex01-http`"),
+        body: |t| Box::pin(looking_up_tasks_of_unknown_boards_creates_no_board(t)),
+    },
+    Check {
         name: "moving_a_task_answers_200_with_the_task_in_its_new_column",
         stage: MOVING,
         section: MOVING_SECTION,
@@ -138,7 +166,7 @@ const CHECKS: &[Check] = &[
         section: ERRORS_SECTION,
         hints: &[
             "JSON that parses can still be wrong: check the title after extracting the body, and \
-             answer `422 Unprocessable Entity` with `{\"error\": \"…\"}` when it is empty or blank.",
+             answer `422 Unprocessable Content` with `{\"error\": \"…\"}` when it is empty or blank.",
             "Validate before you touch the board, so a rejected request takes no id.",
         ],
         needs: Needs::Address,
@@ -212,8 +240,12 @@ const CHECKS: &[Check] = &[
         name: "concurrent_creates_get_distinct_ids_and_none_are_lost",
         stage: SHARING,
         section: SHARING_SECTION,
-        hints: &["Take the next id and insert the task under *one* lock: two requests that both read \
-             \"next is 7\" before either writes would both create `task-7`."],
+        hints: &[
+            "Take the next id and insert the task under *one* lock: two requests that both read \
+             \"next is 7\" before either writes would both create `task-7`.",
+            "One `lock()` (or one `with_boards` call) in `Boards::create`, holding the guard from \
+             reading `last_number` to inserting the task.",
+        ],
         needs: Needs::Address,
         body: |t| Box::pin(concurrent_creates_get_distinct_ids_and_none_are_lost(t)),
     },
@@ -232,6 +264,17 @@ async fn empty_board_lists_no_tasks(t: Target) -> Result<(), Failure> {
         return Err(exchange.fail("an unused board should list no tasks", expected));
     }
     Ok(())
+}
+
+async fn listing_unknown_boards_creates_no_board(t: Target) -> Result<(), Failure> {
+    let before = board_count(&t)?;
+    let paths: Vec<String> = (1..=100).map(|n| format!("/boards/{}-unknown-{n}/tasks", t.board(1))).collect();
+    for chunk in paths.chunks(25) {
+        for exchange in join_all(chunk.iter().map(|path| t.request("GET", path.clone()).send())).await {
+            exchange?.expect_status(200, "200 OK with [] (a board nobody has used has no tasks)")?;
+        }
+    }
+    expect_board_count(&t, before, "100 × GET /boards/<a name nobody used>/tasks")
 }
 
 // ---------------------------------------------------------------------------
@@ -327,6 +370,22 @@ async fn an_unknown_task_is_404_with_a_json_error(t: Target) -> Result<(), Failu
     Ok(())
 }
 
+async fn looking_up_tasks_of_unknown_boards_creates_no_board(t: Target) -> Result<(), Failure> {
+    let before = board_count(&t)?;
+    let expected = r#"404 Not Found with {"error": "…"}: a board nobody has used has no tasks"#;
+    for n in 1..=10 {
+        let path = format!("/boards/{}-unknown-{n}/tasks/task-1", t.board(1));
+        for request in [
+            t.request("GET", path.clone()),
+            t.request("PATCH", path.clone()).json(&json!({"column": "done"})),
+            t.request("DELETE", path.clone()),
+        ] {
+            request.send().await?.expect_error(404, expected)?;
+        }
+    }
+    expect_board_count(&t, before, "GET, PATCH and DELETE of task-1 on 10 boards nobody has used")
+}
+
 // ---------------------------------------------------------------------------
 // Stage 4: moving
 
@@ -375,7 +434,7 @@ async fn a_moved_task_stays_moved(t: Target) -> Result<(), Failure> {
 
 async fn an_empty_title_is_422_with_a_json_error(t: Target) -> Result<(), Failure> {
     let board = t.board(1);
-    let expected = r#"422 Unprocessable Entity with {"error": "…"}: a task needs a title"#;
+    let expected = r#"422 Unprocessable Content with {"error": "…"}: a task needs a title"#;
     for title in ["", "   "] {
         post_task(&t, &board, title).await?.expect_error(422, expected)?;
     }
@@ -390,7 +449,7 @@ async fn an_empty_title_is_422_with_a_json_error(t: Target) -> Result<(), Failur
 
 async fn a_missing_title_is_422_with_a_json_error(t: Target) -> Result<(), Failure> {
     let board = t.board(1);
-    let expected = r#"422 Unprocessable Entity with {"error": "…"}: the body has no "title""#;
+    let expected = r#"422 Unprocessable Content with {"error": "…"}: the body has no "title""#;
     for body in [json!({}), json!({"name": "Design login page"}), json!({"title": 42})] {
         t.request("POST", format!("/boards/{board}/tasks"))
             .json(&body)
@@ -405,7 +464,7 @@ async fn an_unknown_column_is_422_with_a_json_error(t: Target) -> Result<(), Fai
     let board = t.board(1);
     let task = create_task(&t, &board, "Design login page").await?;
     let expected =
-        r#"422 Unprocessable Entity with {"error": "…"}: the columns are "todo", "doing" and "done""#;
+        r#"422 Unprocessable Content with {"error": "…"}: the columns are "todo", "doing" and "done""#;
     for column in ["blocked", "Done", ""] {
         move_task(&t, &board, "task-1", column).await?.expect_error(422, expected)?;
     }
@@ -516,48 +575,158 @@ async fn boards_are_isolated(t: Target) -> Result<(), Failure> {
 }
 
 async fn concurrent_creates_get_distinct_ids_and_none_are_lost(t: Target) -> Result<(), Failure> {
-    const CREATES: usize = 100;
-    let board = t.board(1);
-    let titles: Vec<String> = (0..CREATES).map(|n| format!("Task number {n}")).collect();
-    let exchanges = join_all(titles.iter().map(|title| post_task(&t, &board, title))).await;
-    let mut ids = Vec::new();
-    for exchange in exchanges {
-        let exchange = exchange?;
-        let expected = "201 Created for each of 100 creates sent at once";
-        exchange.expect_status(201, expected)?;
-        let task = exchange.expect_json(expected)?;
-        ids.push(task["id"].as_str().unwrap_or_default().to_owned());
+    // Two creates collide only when two of the server's threads run them in
+    // the same few hundred nanoseconds, which a busy machine makes rare. So
+    // the check keeps sending rounds of creates, each on a fresh board,
+    // until a split lock shows or the time is up.
+    let deadline = Instant::now() + CONCURRENCY_TIME;
+    let mut round = 0;
+    while round < MIN_ROUNDS || (Instant::now() < deadline && round < MAX_ROUNDS) {
+        round += 1;
+        creates_at_once(&t, &t.board(round), round).await?;
     }
-    let mut distinct = ids.clone();
-    distinct.sort();
-    distinct.dedup();
-    let want: std::collections::BTreeSet<String> = (1..=CREATES).map(|n| format!("task-{n}")).collect();
-    let got: std::collections::BTreeSet<String> = distinct.iter().cloned().collect();
-    if distinct.len() != CREATES || got != want {
-        let mut duplicates = ids.clone();
-        duplicates.sort();
-        let repeated: Vec<_> = duplicates.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0].clone()).collect();
+    Ok(())
+}
+
+/// One round: `CREATES` creates on `board` at once, then the list.
+async fn creates_at_once(t: &Target, board: &str, round: u32) -> Result<(), Failure> {
+    let path = format!("/boards/{board}/tasks");
+    let sent = format!(
+        "round {round}: {CREATES} × POST {path} at once, over {CONNECTIONS} connections, each \
+         sending its {} requests back to back (pipelined) before reading the answers",
+        CREATES / CONNECTIONS
+    );
+    let answers = join_all((0..CONNECTIONS).map(|c| create_pipelined(t.addr(), &path, c))).await;
+    let mut ids = Vec::with_capacity(CREATES);
+    for answer in answers {
+        ids.extend(answer?);
+    }
+    let mut sorted = ids.clone();
+    sorted.sort();
+    let mut repeated: Vec<&String> = sorted.windows(2).filter(|w| w[0] == w[1]).map(|w| &w[0]).collect();
+    if !repeated.is_empty() {
+        let twice = repeated.len();
+        repeated.dedup();
+        repeated.truncate(8);
         return Err(Failure::new(format!(
-            "100 concurrent creates got {} distinct ids; repeated: {:?}",
-            distinct.len(),
-            repeated
+            "concurrent creates got the same id: {twice} ids were handed out twice ({}…), so \
+             the next number was taken under one lock and the task inserted under another",
+            repeated.iter().map(|id| id.as_str()).collect::<Vec<_>>().join(", ")
         ))
-        .sent(format!("100 × POST /boards/{board}/tasks at once"))
-        .expected("ids task-1 … task-100, each exactly once")
-        .got(format!("{ids:?}")));
+        .sent(sent)
+        .expected(format!("ids task-1 … task-{CREATES}, each exactly once"))
+        .got(format!("{} answers, {} distinct ids", ids.len(), ids.len() - twice)));
     }
-    let (exchange, tasks) = list_tasks(&t, &board).await?;
+    let want: BTreeSet<String> = (1..=CREATES).map(|n| format!("task-{n}")).collect();
+    let got: BTreeSet<String> = ids.iter().cloned().collect();
+    if got != want {
+        let missing: Vec<&String> = want.difference(&got).take(8).collect();
+        return Err(Failure::new(format!(
+            "{CREATES} creates on a fresh board did not get the ids task-1 … task-{CREATES}"
+        ))
+        .sent(sent)
+        .expected(format!("ids task-1 … task-{CREATES}, each exactly once"))
+        .got(format!("missing: {missing:?}")));
+    }
+    let (exchange, tasks) = list_tasks(t, board).await?;
     if tasks.len() != CREATES {
         return Err(exchange.fail(
-            format!("the board lists {} tasks after 100 successful creates", tasks.len()),
-            "all 100 tasks listed: none lost",
+            format!(
+                "tasks were lost: the board lists {} tasks after {CREATES} successful creates",
+                tasks.len()
+            ),
+            format!("all {CREATES} tasks listed: none overwritten"),
         ));
     }
     Ok(())
 }
 
+/// How many creates each round of the concurrency check sends at once, and
+/// over how many connections.
+const CREATES: usize = 1000;
+const CONNECTIONS: usize = 8;
+/// The concurrency check sends rounds for this long (at least
+/// `MIN_ROUNDS`, at most `MAX_ROUNDS`), unless a round fails first.
+const CONCURRENCY_TIME: Duration = Duration::from_secs(6);
+const MIN_ROUNDS: u32 = 3;
+const MAX_ROUNDS: u32 = 60;
+
+/// Sends this connection's share of the creates back to back, then reads
+/// the answers; returns the ids they gave, in order.
+async fn create_pipelined(addr: SocketAddr, path: &str, connection: usize) -> Result<Vec<String>, Failure> {
+    let count = CREATES / CONNECTIONS;
+    let mut client = RawClient::connect(addr).await?;
+    let mut requests = String::new();
+    for n in 0..count {
+        let body = format!(r#"{{"title":"Task {connection}-{n}"}}"#);
+        requests += &format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+    }
+    client.send(requests).await?;
+    let mut ids = Vec::with_capacity(count);
+    for n in 0..count {
+        let head = client.read_response_head().await?;
+        let body = client.read_body(&head).await?;
+        let expected = "201 Created with the new task, for each of the creates sent at once";
+        if head.status != 201 {
+            return Err(Failure::new(format!(
+                "create number {} of {count} on one connection answered {}; expected 201",
+                n + 1,
+                head.status_line()
+            ))
+            .expected(expected)
+            .got(String::from_utf8_lossy(&body).into_owned()));
+        }
+        let task: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        match task["id"].as_str() {
+            Some(id) => ids.push(id.to_owned()),
+            None => {
+                return Err(Failure::new("a 201 answer to a create has no task id in its body")
+                    .expected(expected)
+                    .got(String::from_utf8_lossy(&body).into_owned()));
+            }
+        }
+    }
+    Ok(ids)
+}
+
 // ---------------------------------------------------------------------------
 // Helpers shared by the checks above.
+
+/// How many boards a server holds, as its test binary can tell (the
+/// server's `Boards::board_count()`): the checks that prove that asking
+/// about boards nobody uses costs nothing that lasts. Chapter 2 uses it too.
+#[derive(Debug, Clone, Copy)]
+pub struct BoardCount(pub fn(SocketAddr) -> Option<usize>);
+
+/// The number of boards the server under test holds now.
+pub(crate) fn board_count(t: &Target) -> Result<usize, Failure> {
+    let BoardCount(count) = *t.local::<BoardCount>()?;
+    count(t.addr()).ok_or_else(|| {
+        Failure::new(format!(
+            "tests/checks.rs cannot count the boards of the server at {}: it did not register it",
+            t.addr()
+        ))
+    })
+}
+
+/// Requires the server to hold `before` boards, after `sent`.
+fn expect_board_count(t: &Target, before: usize, sent: &str) -> Result<(), Failure> {
+    let after = board_count(t)?;
+    if after == before {
+        return Ok(());
+    }
+    Err(Failure::new(format!(
+        "reading boards nobody has used created {} of them: the server held {before} boards, now {after}",
+        after.saturating_sub(before)
+    ))
+    .sent(sent)
+    .expected(format!("{before} boards, as before: reading changes nothing on the server"))
+    .got(format!("{after} boards")))
+}
 
 async fn post_task(t: &Target, board: &str, title: &str) -> Result<Exchange, Failure> {
     t.request("POST", format!("/boards/{board}/tasks")).json(&json!({ "title": title })).send().await

@@ -15,10 +15,16 @@
 
 use std::time::Duration;
 
-use futures_util::future::join_all;
-use serde_json::{Value, json};
-use tokio::time::Instant;
+use std::net::SocketAddr;
 
+use futures_util::future::join_all;
+use futures_util::{StreamExt, TryStreamExt, stream};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::{Instant, timeout};
+
+use crate::chapter01::board_count;
 use crate::http::{ANSWER_TIMEOUT, Exchange};
 use crate::sse::{Event, EventStream, Item, Next};
 use crate::{Chapter, Check, Failure, Needs, Section, Stage, Target, Tunables};
@@ -209,6 +215,20 @@ const CHECKS: &[Check] = &[
         body: |t| Box::pin(a_hundred_subscribers_all_get_every_event(t)),
     },
     Check {
+        name: "subscribers_of_unknown_boards_leave_no_board_behind",
+        stage: FANOUT,
+        section: FANOUT_SECTION,
+        hints: &[
+            "`Boards::subscribe` (given) forgets a board that never held a task once its last \
+             receiver is dropped. So drop yours when the client goes: keep the receiver inside \
+             the response's stream, which axum drops when the connection closes.",
+            "A task spawned per subscriber that forwards events into a channel keeps its receiver \
+             alive after the client has gone, unless it stops when a send fails.",
+        ],
+        needs: Needs::Code("counts the server's boards: run it with `cargo test -p ex02-sse`"),
+        body: |t| Box::pin(subscribers_of_unknown_boards_leave_no_board_behind(t)),
+    },
+    Check {
         name: "a_keep_alive_comment_arrives_every_keepalive_ms",
         stage: KEEPALIVE,
         section: KEEPALIVE_SECTION,
@@ -364,13 +384,27 @@ const CHECKS: &[Check] = &[
         stage: PARSER,
         section: PARSER_SECTION,
         hints: &[
-            "The `id` field sets the last event ID at once, even in an event that is never \
-             dispatched, and it stays until another `id` changes it. An empty `id` clears it; an id \
-             containing NUL is ignored.",
+            "The `id` field sets the last event ID *buffer*, and every blank line copies the \
+             buffer into the last event ID the events carry, even when nothing is dispatched. It \
+             stays until another `id` changes it; an empty `id` clears it; an id containing NUL \
+             is ignored.",
             "`retry` counts only if its value is all ASCII digits; anything else is ignored.",
         ],
         needs: PARSER_NEEDS,
         body: |t| Box::pin(parser_keeps_the_last_event_id_and_the_retry_time(t)),
+    },
+    Check {
+        name: "parser_takes_an_id_as_the_last_event_id_only_at_a_blank_line",
+        stage: PARSER,
+        section: PARSER_SECTION,
+        hints: &[
+            "Keep two things: the *buffer* the `id` field sets, and the stream's last event ID, \
+             which a blank line sets from the buffer — whether or not the event had data.",
+            "`last_event_id()` answers the latter: an `id` in an event the connection dropped \
+             before its blank line must never be sent back as `Last-Event-ID`.",
+        ],
+        needs: PARSER_NEEDS,
+        body: |t| Box::pin(parser_takes_an_id_as_the_last_event_id_only_at_a_blank_line(t)),
     },
 ];
 
@@ -387,7 +421,8 @@ async fn the_stream_is_200_text_event_stream_and_not_cached(t: Target) -> Result
         stream.read_for(Duration::from_millis(200)).await;
         return Err(stream.fail(
             "the event stream has no Cache-Control: no-cache header",
-            "Cache-Control: no-cache, so no cache on the way stores the stream and serves it again",
+            "Cache-Control: no-cache, so no cache on the way answers a later request with a stored \
+             copy of the stream without asking the server",
         ));
     }
     Ok(())
@@ -651,6 +686,102 @@ async fn a_hundred_subscribers_all_get_every_event(t: Target) -> Result<(), Fail
         }
     }
     Ok(())
+}
+
+async fn subscribers_of_unknown_boards_leave_no_board_behind(t: Target) -> Result<(), Failure> {
+    const UNKNOWN: usize = 10_000;
+    const AT_ONCE: usize = 32;
+    let board = t.board(1);
+    // A board that has held a task stays, even empty and unwatched: its ids
+    // must go on counting.
+    create_task(&t, &board, "Design login page").await?;
+    drop(subscribe_fresh(&t, &board).await?);
+    delete_task(&t, &board, "task-1").await?;
+    let before = board_count(&t)?;
+
+    let addr = t.addr();
+    let prefix = format!("{board}-unknown-");
+    stream::iter((1..=UNKNOWN).map(|n| subscribe_and_leave(addr, format!("{prefix}{n}"))))
+        .buffer_unordered(AT_ONCE)
+        .try_collect::<Vec<()>>()
+        .await?;
+
+    // The server learns that a client left only when it next writes to it
+    // (a keep-alive at the latest), so the count may take a moment.
+    let deadline = Instant::now() + ANSWER_TIMEOUT;
+    let mut after = board_count(&t)?;
+    while after != before && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        after = board_count(&t)?;
+    }
+    if after != before {
+        return Err(Failure::new(format!(
+            "subscribers of boards nobody uses left {} boards behind after they disconnected: the \
+             server held {before} boards, now {after}",
+            after.saturating_sub(before)
+        ))
+        .sent(format!(
+            "{UNKNOWN} × GET /boards/{board}-unknown-N/events, each read up to its snapshot and closed"
+        ))
+        .expected(format!(
+            "{before} boards again within {} s: a board nobody has written to is kept only while \
+             someone is subscribed",
+            ANSWER_TIMEOUT.as_secs()
+        ))
+        .got(format!("{after} boards")));
+    }
+
+    let task = create_task(&t, &board, "Write the API").await?;
+    if task["id"] != "task-2" {
+        return Err(Failure::new(format!(
+            "a board whose only task was deleted gave its next task the id {}",
+            task["id"]
+        ))
+        .expected("task-2: a board that has held a task keeps its counter, so ids are never reused")
+        .got(task.to_string()));
+    }
+    let (stream, snapshot) = subscribe_fresh(&t, &board).await?;
+    if snapshot.event_id != 3 {
+        return Err(stream.fail(
+            format!("the board's event ids started over: its snapshot has eventId {}", snapshot.event_id),
+            "eventId 3 (task-1 created, deleted, task-2 created): a board that has held a task keeps \
+             counting its events",
+        ));
+    }
+    Ok(())
+}
+
+/// Opens `board`'s event stream, reads until its snapshot, and drops the
+/// connection with a reset, as a tab that closes does.
+async fn subscribe_and_leave(addr: SocketAddr, board: String) -> Result<(), Failure> {
+    let request =
+        format!("GET /boards/{board}/events HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n");
+    let failed = |why: String| {
+        Failure::new(format!("GET /boards/{board}/events: {why}"))
+            .sent(request.clone())
+            .expected("200 OK, text/event-stream, and a snapshot of the (empty) board")
+    };
+    let exchange = async {
+        let mut socket = TcpStream::connect(addr).await?;
+        socket.write_all(request.as_bytes()).await?;
+        let mut received = Vec::new();
+        let mut buffer = [0; 4096];
+        while !received.windows(7).any(|w| w == b"\"tasks\"") {
+            let n = socket.read(&mut buffer).await?;
+            if n == 0 || received.len() > 64 << 10 {
+                return Ok(Err(String::from_utf8_lossy(&received).into_owned()));
+            }
+            received.extend_from_slice(&buffer[..n]);
+        }
+        socket.set_zero_linger()?;
+        Ok::<_, std::io::Error>(Ok(()))
+    };
+    match timeout(ANSWER_TIMEOUT, exchange).await {
+        Err(_) => Err(failed(format!("no snapshot within {} s", ANSWER_TIMEOUT.as_secs()))),
+        Ok(Err(e)) => Err(failed(format!("the connection failed ({e})"))),
+        Ok(Ok(Err(got))) => Err(failed("the stream ended before a snapshot".into()).got(got)),
+        Ok(Ok(Ok(()))) => Ok(()),
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1084,6 +1215,9 @@ pub struct Parsed {
     /// Its reconnection time at the end, in milliseconds, if a `retry`
     /// field set one.
     pub retry_ms: Option<u64>,
+    /// What it would send as `Last-Event-ID` if the connection dropped at
+    /// the end (empty: no header).
+    pub last_event_id: String,
 }
 
 /// The learner's client-side parser, as `tests/checks.rs` hands it over:
@@ -1098,6 +1232,8 @@ struct Case {
     /// `(event type, data, last event id)`.
     events: &'static [(&'static str, &'static str, &'static str)],
     retry_ms: Option<u64>,
+    /// The stream's last event ID at the end: what a reconnection sends.
+    last_event_id: &'static str,
 }
 
 const FIELDS: Case = Case {
@@ -1132,6 +1268,7 @@ const FIELDS: Case = Case {
         ("message", "an empty event type means message", "1"),
     ],
     retry_ms: None,
+    last_event_id: "1",
 };
 
 const DISPATCH: Case = Case {
@@ -1159,6 +1296,7 @@ const DISPATCH: Case = Case {
         ("message", "\n", ""),
     ],
     retry_ms: None,
+    last_event_id: "",
 };
 
 const LINE_ENDINGS: Case = Case {
@@ -1180,6 +1318,7 @@ const LINE_ENDINGS: Case = Case {
         ("message", "last", ""),
     ],
     retry_ms: None,
+    last_event_id: "",
 };
 
 const SPLITS: Case = Case {
@@ -1194,6 +1333,7 @@ const SPLITS: Case = Case {
         ("message", "x", "42"),
     ],
     retry_ms: None,
+    last_event_id: "42",
 };
 
 const BOMS: [Case; 3] = [
@@ -1202,18 +1342,21 @@ const BOMS: [Case; 3] = [
         stream: "\u{feff}data: after the BOM\n\n".as_bytes(),
         events: &[("message", "after the BOM", "")],
         retry_ms: None,
+        last_event_id: "",
     },
     Case {
         what: "two BOMs at the start: the second is part of the field name",
         stream: "\u{feff}\u{feff}data: not data\n\ndata: next\n\n".as_bytes(),
         events: &[("message", "next", "")],
         retry_ms: None,
+        last_event_id: "",
     },
     Case {
         what: "a BOM later on: part of the field name",
         stream: "data: first\n\n\u{feff}data: not data\n\n".as_bytes(),
         events: &[("message", "first", "")],
         retry_ms: None,
+        last_event_id: "",
     },
 ];
 
@@ -1248,6 +1391,21 @@ const IDS_AND_RETRY: Case = Case {
         ("message", "an id after the data counts too", "9"),
     ],
     retry_ms: Some(1500),
+    last_event_id: "9",
+};
+
+const ID_AT_DISPATCH: Case = Case {
+    what: "ids that count only at a blank line",
+    stream: b"id: 1\n\
+              data: a\n\
+              \n\
+              id: 2\n\
+              \n\
+              id: 3\n\
+              data: the connection drops before the blank line",
+    events: &[("message", "a", "1")],
+    retry_ms: None,
+    last_event_id: "2",
 };
 
 async fn parser_reads_fields_comments_and_multi_line_data(t: Target) -> Result<(), Failure> {
@@ -1289,6 +1447,10 @@ async fn parser_keeps_the_last_event_id_and_the_retry_time(t: Target) -> Result<
     expect_parse(&t, &IDS_AND_RETRY, &whole_and_bytewise(IDS_AND_RETRY.stream))
 }
 
+async fn parser_takes_an_id_as_the_last_event_id_only_at_a_blank_line(t: Target) -> Result<(), Failure> {
+    expect_parse(&t, &ID_AT_DISPATCH, &whole_and_bytewise(ID_AT_DISPATCH.stream))
+}
+
 fn whole_and_bytewise(stream: &[u8]) -> Vec<Vec<&[u8]>> {
     vec![vec![stream], stream.chunks(1).collect()]
 }
@@ -1308,6 +1470,7 @@ fn expect_parse(t: &Target, case: &Case, splits: &[Vec<&[u8]>]) -> Result<(), Fa
             })
             .collect(),
         retry_ms: case.retry_ms,
+        last_event_id: case.last_event_id.to_owned(),
     };
     for chunks in splits {
         let got = std::panic::catch_unwind(|| parse(chunks)).map_err(|panic| {
@@ -1399,6 +1562,10 @@ fn show_parsed(parsed: &Parsed) -> String {
     match parsed.retry_ms {
         Some(ms) => out += &format!("reconnection time: {ms} ms\n"),
         None => out += "reconnection time: never set\n",
+    }
+    match parsed.last_event_id.as_str() {
+        "" => out += "a reconnection sends no Last-Event-ID\n",
+        id => out += &format!("a reconnection sends Last-Event-ID: {id}\n"),
     }
     out
 }
@@ -1658,6 +1825,7 @@ mod tests {
                 }
             }
         }
+        parsed.last_event_id = parser.last_event_id().to_owned();
         parsed
     }
 

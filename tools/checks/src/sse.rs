@@ -66,6 +66,10 @@ pub struct Parser {
     data: String,
     event_type: String,
     id_in_event: Option<String>,
+    /// The spec's "last event ID buffer", which the `id` field sets.
+    last_event_id_buffer: String,
+    /// The spec's "last event ID string": the buffer as of the last blank
+    /// line, what a reconnection sends as `Last-Event-ID`.
     last_event_id: String,
     /// The lines completed since [`Parser::take_lines`] was last called.
     lines: Vec<String>,
@@ -134,7 +138,7 @@ impl Parser {
                 self.data.push('\n');
             }
             "id" if !value.contains('\0') => {
-                self.last_event_id = value.to_owned();
+                self.last_event_id_buffer = value.to_owned();
                 self.id_in_event = Some(value.to_owned());
             }
             "retry" if value.bytes().all(|b| b.is_ascii_digit()) => {
@@ -145,7 +149,16 @@ impl Parser {
         None
     }
 
+    /// What a reconnection would send as `Last-Event-ID` now: the last
+    /// event ID as of the last blank line, never an `id` of an event still
+    /// unfinished.
+    pub fn last_event_id(&self) -> &str {
+        &self.last_event_id
+    }
+
     fn dispatch(&mut self) -> Option<Event> {
+        // Even an event without data moves the stream's last event ID.
+        self.last_event_id.clone_from(&self.last_event_id_buffer);
         let id = self.id_in_event.take();
         let event_type = std::mem::take(&mut self.event_type);
         let mut data = std::mem::take(&mut self.data);
@@ -455,6 +468,15 @@ mod tests {
             b"data\ndata\n\nid: 1\n\nevent: gone\n\ndata : x\n\nretry: 1s\ndata: \xC3\xA9\nid: a\0b\n\n";
         let want = vec![event("message", "\n", None, ""), event("message", "\u{e9}", None, "1")];
         assert_eq!(parse_in_pieces(stream, 1), want);
+    }
+
+    #[test]
+    fn an_id_counts_only_at_its_blank_line() {
+        let mut parser = Parser::new();
+        parser.feed(b"id: 1\ndata: a\n\nid: 2\n\nid: 3\ndata: unfinished\n");
+        assert_eq!(parser.last_event_id(), "2");
+        parser.feed(b"\n");
+        assert_eq!(parser.last_event_id(), "3");
     }
 
     #[test]
