@@ -10,10 +10,10 @@ use std::pin::Pin;
 use crate::{Failure, Target};
 
 /// What a check's body returns: `Ok(())` when the server behaved.
-pub type Outcome = Result<(), Failure>;
+pub type Judgement = Result<(), Failure>;
 
 /// A check's body: drives the server at the target and judges what it saw.
-pub type Body = fn(Target) -> Pin<Box<dyn Future<Output = Outcome> + Send>>;
+pub type Body = fn(Target) -> Pin<Box<dyn Future<Output = Judgement> + Send>>;
 
 /// One behaviour of the server, checked over the wire.
 #[derive(Debug, Clone, Copy)]

@@ -15,13 +15,21 @@
 //! a `todo!("answer 201 with the task")` the server hit shows up *in the
 //! check's failure*, next to the request that reached it. Checks run several
 //! at a time, but are reported in order.
+//!
+//! Environment variables:
+//! - [`REPORT_ENV`]: a file to append one [`CheckReport`] per check to.
+//! - [`HINTS_ENV`]: how many of a failing check's hints to show.
+//! - [`FAIL_FAST_ENV`]: stop at the first failing check (in stage order);
+//!   the later ones are reported as skipped. The catalogue gate uses it.
+//! - [`TRANSCRIPTS_ENV`]: where full transcripts of long failures go.
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::io::Write as _;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::time::Duration;
 
@@ -29,18 +37,27 @@ use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use tokio::net::TcpListener;
 
 use crate::failure::write_block;
+pub use crate::report::REPORT_ENV;
+use crate::report::{CheckReport, Outcome};
 use crate::{Chapter, Check, Failure, Locals, Needs, Target, Tunables};
 
 /// A check that has not finished after this long is reported as stuck. It
 /// only keeps a blocked server from hanging the run.
 const CHECK_TIME_LIMIT: Duration = Duration::from_secs(60);
 
-/// Environment variable: a file the harness appends one JSON line per check
-/// to (used by the gate and the course runner).
-pub const REPORT_ENV: &str = "COURSE_CHECK_REPORT";
-
 /// Environment variable: how many of a failing check's hints to show (1).
 pub const HINTS_ENV: &str = "COURSE_HINTS";
+
+/// Environment variable: when set (to anything but `0`), the run stops at
+/// the first failing check in stage order; later checks are skipped.
+pub const FAIL_FAST_ENV: &str = "COURSE_FAIL_FAST";
+
+/// Environment variable: the folder for the full transcripts of failures too
+/// long to show whole (default: `course/transcripts` in cargo's target folder).
+pub const TRANSCRIPTS_ENV: &str = "COURSE_TRANSCRIPTS";
+
+/// Why a check did not run under [`FAIL_FAST_ENV`].
+const STOPPED_EARLY: &str = "not run: an earlier check failed (COURSE_FAIL_FAST)";
 
 /// Names of the threads that run a learner's server start with this.
 const SERVER_THREAD: &str = "server:";
@@ -98,32 +115,107 @@ impl Report {
         !self.failure.no_answer || !self.server_panics.is_empty() || self.server_ended.is_some()
     }
 
-    /// The whole message: transcript, panics, book section, hints.
+    /// The message a learner reads: transcript, panics, book section, hints.
+    /// A transcript too long to read is cut to its most relevant lines, and
+    /// the whole of it is saved to a file whose path the message gives.
     pub fn render(&self, hints_shown: usize) -> String {
+        let mut out = if self.failure.is_long() {
+            let path = transcript_path(self.check);
+            let whole = self.render_whole(hints_shown);
+            let saved = path
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| std::fs::write(&path, whole));
+            match saved {
+                Ok(()) => self.failure.summary(&path.display().to_string()),
+                Err(_) => self.failure.to_string(),
+            }
+        } else {
+            self.failure.to_string()
+        };
+        self.append_rest(&mut out, hints_shown);
+        out
+    }
+
+    /// The whole message, the transcript uncut.
+    pub fn render_whole(&self, hints_shown: usize) -> String {
         let mut out = self.failure.to_string();
+        self.append_rest(&mut out, hints_shown);
+        out
+    }
+
+    /// Panics, book section, hints.
+    fn append_rest(&self, out: &mut String, hints_shown: usize) {
         if !self.server_panics.is_empty() {
             out.push('\n');
-            let _ = write_block(&mut out, "your server panicked", &distinct_panics(&self.server_panics));
+            let _ = write_block(out, "your server panicked", &distinct_panics(&self.server_panics));
         }
         if let Some(ended) = &self.server_ended {
             out.push('\n');
-            let _ = write_block(&mut out, "your server stopped", ended);
+            let _ = write_block(out, "your server stopped", ended);
         }
         let section = self.check.section;
-        out += &format!("\n  read: \"{}\" in {}\n", section.title, section.source());
+        *out += &format!("\n  read: \"{}\" in {}\n", section.title, section.source());
         let hints = self.check.hints;
         for (i, hint) in hints.iter().take(hints_shown.max(1)).enumerate() {
             let label =
                 if hints.len() > 1 { format!("hint {} of {}", i + 1, hints.len()) } else { "hint".into() };
-            out += &format!("  {label}: {hint}\n");
+            *out += &format!("  {label}: {hint}\n");
         }
         if hints.len() > hints_shown.max(1) {
-            out += &format!(
+            *out += &format!(
                 "  (more hints: `cargo course hint`, or {HINTS_ENV}={} cargo test …)\n",
                 hints_shown.max(1) + 1
             );
         }
-        out
+    }
+}
+
+/// How many hints a failure shows: [`HINTS_ENV`], at least 1.
+pub fn hints_shown() -> usize {
+    std::env::var(HINTS_ENV).ok().and_then(|v| v.parse().ok()).unwrap_or(1).max(1)
+}
+
+/// Where the whole transcript of `check`'s failure is saved.
+fn transcript_path(check: &Check) -> PathBuf {
+    transcripts_dir().join(format!("{}.txt", check.test_name().replace("::", "-")))
+}
+
+/// [`TRANSCRIPTS_ENV`], or `course/transcripts` in the target folder this
+/// binary was built in (`target/debug/deps/checks-…` → `target`).
+fn transcripts_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os(TRANSCRIPTS_ENV) {
+        return PathBuf::from(dir);
+    }
+    let exe = std::env::current_exe().ok();
+    let profile_dir = exe.as_deref().and_then(Path::parent).map(|dir| match dir.file_name() {
+        Some(name) if name == "deps" => dir.parent().unwrap_or(dir),
+        _ => dir,
+    });
+    match profile_dir.and_then(Path::parent) {
+        Some(target) => target.join("course").join("transcripts"),
+        None => std::env::temp_dir().join("course-transcripts"),
+    }
+}
+
+impl Verdict {
+    /// The report the harness writes for this verdict, with the message a
+    /// learner reads.
+    pub fn to_report(&self, chapter: &Chapter, check: &Check, hints_shown: usize) -> CheckReport {
+        let (outcome, informative, message) = match self {
+            Verdict::Passed => (Outcome::Passed, true, String::new()),
+            Verdict::Skipped(reason) => (Outcome::Skipped, true, (*reason).to_owned()),
+            Verdict::Failed(report) => (Outcome::Failed, report.is_informative(), report.render(hints_shown)),
+        };
+        CheckReport {
+            chapter: chapter.number,
+            check: check.name.to_owned(),
+            test: check.test_name(),
+            stage: check.stage.number,
+            outcome,
+            informative,
+            message,
+        }
     }
 }
 
@@ -190,8 +282,13 @@ pub fn run_suite(chapter: &'static Chapter, server: Server, mut args: Arguments)
     // Results are printed in stage order: the checks themselves run on our
     // own threads, and libtest-mimic just waits for each in turn.
     args.test_threads = Some(1);
-    let hints_shown = std::env::var(HINTS_ENV).ok().and_then(|v| v.parse().ok()).unwrap_or(1);
-    let report_file = std::env::var_os(REPORT_ENV).map(|path| Arc::new(Mutex::new(path)));
+    let hints_shown = hints_shown();
+    let report_file = std::env::var_os(REPORT_ENV).map(|path| Arc::new(Mutex::new(PathBuf::from(path))));
+    let fail_fast = std::env::var(FAIL_FAST_ENV).is_ok_and(|v| !v.is_empty() && v != "0");
+    // Under fail-fast: the index of the first check (in stage order) known to
+    // have failed. Checks after it are skipped; checks before it still run,
+    // since one of them may fail too.
+    let first_failure = Arc::new(AtomicUsize::new(usize::MAX));
 
     let mut trials = Vec::new();
     let mut queue = Vec::new();
@@ -201,13 +298,16 @@ pub fn run_suite(chapter: &'static Chapter, server: Server, mut args: Arguments)
         let trial = Trial::ignorable_test(check.test_name(), move || {
             let verdict =
                 receive.recv().unwrap_or_else(|_| stuck(check, "the check ended without a verdict"));
-            if let Some(path) = &report_file {
-                append_report(path, chapter, check, &verdict, hints_shown);
+            let report = verdict.to_report(chapter, check, hints_shown);
+            if let Some(path) = &report_file
+                && let Ok(path) = path.lock()
+            {
+                let _ = report.append_to(&path);
             }
             match verdict {
                 Verdict::Passed => Ok(Completion::Completed),
                 Verdict::Skipped(reason) => Ok(Completion::ignored_with(reason)),
-                Verdict::Failed(report) => Err(Failed::from(report.render(hints_shown))),
+                Verdict::Failed(_) => Err(Failed::from(report.message)),
             }
         });
         if !args.list && !args.is_filtered_out(&trial) && !args.is_ignored(&trial) {
@@ -220,11 +320,19 @@ pub fn run_suite(chapter: &'static Chapter, server: Server, mut args: Arguments)
     for _ in 0..parallel {
         let queue = Arc::clone(&queue);
         let server = server.clone();
+        let first_failure = Arc::clone(&first_failure);
         std::thread::spawn(move || {
             loop {
                 let next = queue.lock().map(|mut q| q.next()).unwrap_or(None);
                 let Some((index, check, send)) = next else { break };
+                if fail_fast && index > first_failure.load(Ordering::SeqCst) {
+                    let _ = send.send(Verdict::Skipped(STOPPED_EARLY));
+                    continue;
+                }
                 let verdict = run_check(chapter, check, &server, index);
+                if matches!(verdict, Verdict::Failed(_)) {
+                    first_failure.fetch_min(index, Ordering::SeqCst);
+                }
                 let _ = send.send(verdict);
             }
         });
@@ -324,35 +432,6 @@ fn stuck(check: &'static Check, why: &str) -> Verdict {
         server_panics: take_panics(&format!("{SERVER_THREAD}{}", check.name)),
         server_ended: None,
     }))
-}
-
-fn append_report(
-    path: &Mutex<std::ffi::OsString>,
-    chapter: &Chapter,
-    check: &Check,
-    verdict: &Verdict,
-    hints: usize,
-) {
-    let (outcome, informative, message) = match verdict {
-        Verdict::Passed => ("passed", true, String::new()),
-        Verdict::Skipped(reason) => ("skipped", true, (*reason).to_owned()),
-        Verdict::Failed(report) => ("failed", report.is_informative(), report.render(hints)),
-    };
-    let line = serde_json::json!({
-        "chapter": chapter.number,
-        "check": check.name,
-        "test": check.test_name(),
-        "stage": check.stage.number,
-        "outcome": outcome,
-        "informative": informative,
-        "message": message,
-    });
-    if let Ok(path) = path.lock() {
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(&*path);
-        if let Ok(mut file) = file {
-            let _ = writeln!(file, "{line}");
-        }
-    }
 }
 
 /// Panics recorded per thread name, for the checks to collect.

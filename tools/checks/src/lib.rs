@@ -11,6 +11,8 @@
 //!   and what a chapter's suite is.
 //! - [`target`]: the server under test, at an address.
 //! - [`failure`]: the transcript a failing check hands back.
+//! - [`report`]: what one check did, as the harness hands it to the course
+//!   runner and the gate (an [`Outcome`], not a string).
 //! - [`http`]: an HTTP client that records each exchange as `curl -v` shows it.
 //! - [`harness`]: runs a suite as a `cargo test` binary (libtest-mimic): one
 //!   result per check, in stage order, with the server's panics attached.
@@ -46,6 +48,7 @@ pub mod frames;
 pub mod harness;
 pub mod http;
 pub mod raw;
+pub mod report;
 pub mod sse;
 pub mod target;
 pub mod ws;
@@ -53,6 +56,7 @@ pub mod ws;
 pub use check::{Chapter, Check, Needs, Section, Stage, Tunables};
 pub use failure::Failure;
 pub use harness::{run_in_process, run_in_process_with, run_remote};
+pub use report::{CheckReport, Outcome};
 pub use target::{Locals, Target};
 
 /// Every chapter that has checks, in book order.

@@ -1,38 +1,21 @@
 //! Runs a chapter's checks through `cargo test` and reads what each check did.
 //!
-//! The check harness appends one JSON line per check to the file named by
-//! `COURSE_CHECK_REPORT`; reading that is sturdier than parsing test output.
+//! The check harness appends one [`CheckReport`] per check, as a line of
+//! JSON, to the file named by `COURSE_CHECK_REPORT`; reading that is sturdier
+//! than parsing test output, and both sides share the types.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result};
-use course_checks::harness::REPORT_ENV;
-use serde::Deserialize;
-
-/// What one check did, as the harness reports it.
-#[derive(Debug, Clone, Deserialize)]
-pub struct CheckResult {
-    pub check: String,
-    /// `passed`, `failed` or `skipped`.
-    pub outcome: String,
-    /// For a failure: whether its message points at what is missing.
-    pub informative: bool,
-    /// For a failure, the whole transcript; for a skip, the reason.
-    pub message: String,
-}
-
-impl CheckResult {
-    pub fn passed(&self) -> bool {
-        self.outcome == "passed"
-    }
-}
+use course_checks::CheckReport;
+use course_checks::report::{REPORT_ENV, read_reports};
 
 /// The results of one run of a package's checks, by check name.
 #[derive(Debug, Default)]
 pub struct Run {
-    pub results: BTreeMap<String, CheckResult>,
+    pub results: BTreeMap<String, CheckReport>,
     /// Set when cargo could not build or start the checks at all: the
     /// compiler's errors.
     pub build_error: Option<String>,
@@ -50,14 +33,9 @@ pub fn run_checks(root: &Path, package: &str) -> Result<Run> {
         .stdin(Stdio::null())
         .output()
         .with_context(|| format!("running cargo test for {package}"))?;
-    let text = std::fs::read_to_string(&report).unwrap_or_default();
+    let reports = read_reports(&report).with_context(|| format!("reading the check report of {package}"));
     let _ = std::fs::remove_file(&report);
-    let mut results = BTreeMap::new();
-    for line in text.lines() {
-        let result: CheckResult =
-            serde_json::from_str(line).with_context(|| format!("reading the check report of {package}"))?;
-        results.insert(result.check.clone(), result);
-    }
+    let results: BTreeMap<String, CheckReport> = reports?.into_iter().map(|r| (r.check.clone(), r)).collect();
     let build_error = results.is_empty().then(|| compiler_errors(&String::from_utf8_lossy(&output.stderr)));
     Ok(Run { results, build_error })
 }

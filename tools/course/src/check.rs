@@ -7,10 +7,10 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use course_checks::Chapter;
-use course_checks::harness::{self, Verdict};
+use course_checks::harness::{self, hints_shown};
+use course_checks::{Chapter, Outcome};
 
-use crate::cargo_test::{CheckResult, Run};
+use crate::cargo_test::Run;
 use crate::progress::{self, Progress, Status};
 use crate::term::{self, BAD, BOLD, DIM, GOOD, NOTE, paint};
 use crate::workspace::Workspace;
@@ -48,30 +48,20 @@ pub fn run_url(url: &str, chapter: &str, all: bool) -> Result<ExitCode> {
     let mut results = BTreeMap::new();
     for (index, check) in chapter.checks_in_order().into_iter().enumerate() {
         spinner.set_message(format!("chapter {}: {}", chapter.number, check.name));
-        let result = match harness::run_check(chapter, check, &server, index) {
-            Verdict::Passed => result(check.name, "passed", ""),
-            Verdict::Skipped(reason) => result(check.name, "skipped", reason),
-            Verdict::Failed(report) => result(check.name, "failed", &report.render(1)),
-        };
-        results.insert(check.name.to_owned(), result);
+        let verdict = harness::run_check(chapter, check, &server, index);
+        results.insert(check.name.to_owned(), verdict.to_report(chapter, check, hints_shown()));
     }
     spinner.finish_and_clear();
-    let total =
-        chapter.checks.iter().filter(|c| results.get(c.name).is_some_and(|r| r.outcome != "skipped")).count();
+    let total = chapter
+        .checks
+        .iter()
+        .filter(|c| results.get(c.name).is_some_and(|r| r.outcome != Outcome::Skipped))
+        .count();
     let passing = results.values().filter(|r| r.passed()).count();
     let status = if passing == total { Status::Done { total } } else { Status::Passing { passing, total } };
     let progress = Progress { chapter, run: Run { results, build_error: None }, status };
     print_report(&progress, url, all);
     Ok(exit_code(&progress))
-}
-
-fn result(check: &str, outcome: &str, message: &str) -> CheckResult {
-    CheckResult {
-        check: check.to_owned(),
-        outcome: outcome.to_owned(),
-        informative: true,
-        message: message.to_owned(),
-    }
 }
 
 /// `http://localhost:3000/…` → the socket address to connect to.
@@ -108,12 +98,12 @@ pub fn print_report(progress: &Progress, against: &str, all: bool) {
             stage = check.stage.number;
             anstream::println!("  {}", paint(DIM, format!("stage {stage} · {}", check.stage.title)));
         }
-        let (mark, note) = match progress.run.results.get(check.name) {
-            Some(r) if r.passed() => (paint(GOOD, "✓"), String::new()),
-            Some(r) if r.outcome == "skipped" => {
+        let (mark, note) = match progress.run.results.get(check.name).map(|r| (r.outcome, r)) {
+            Some((Outcome::Passed, _)) => (paint(GOOD, "✓"), String::new()),
+            Some((Outcome::Skipped, r)) => {
                 (paint(NOTE, "-"), paint(DIM, format!("  skipped: {}", r.message)))
             }
-            Some(_) => (paint(BAD, "✗"), String::new()),
+            Some((Outcome::Failed, _)) => (paint(BAD, "✗"), String::new()),
             None => (paint(DIM, "?"), paint(DIM, "  did not run")),
         };
         anstream::println!("    {mark} {}{note}", check.name);
@@ -122,7 +112,7 @@ pub fn print_report(progress: &Progress, against: &str, all: bool) {
     let failures: Vec<_> = chapter
         .checks_in_order()
         .into_iter()
-        .filter_map(|c| progress.run.results.get(c.name).filter(|r| r.outcome == "failed").map(|r| (c, r)))
+        .filter_map(|c| progress.run.results.get(c.name).filter(|r| r.failed()).map(|r| (c, r)))
         .collect();
     for (check, result) in failures.iter().take(if all { usize::MAX } else { 1 }) {
         anstream::println!(

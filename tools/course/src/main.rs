@@ -12,12 +12,15 @@
 //! cargo course book            # serve the book on http://localhost:4000
 //! ```
 //!
+//! Maintainers' gates live under `cargo course dev …` (`verify`, `catalogue`).
+//!
 //! One module per command; [`workspace`] knows where things are,
 //! [`cargo_test`] runs a chapter's checks through `cargo test`, [`progress`]
 //! turns the results into a status, [`term`] handles colour and spinners.
 
 mod book;
 mod cargo_test;
+mod catalogue;
 mod check;
 mod hint;
 mod progress;
@@ -30,6 +33,7 @@ mod watch;
 mod workspace;
 mod ws_client;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -117,14 +121,15 @@ enum Command {
         /// e.g. `ws://localhost:3000/ws`
         url: String,
     },
-    /// The gate the course keeps: for every chapter, each check fails on the
-    /// exercise stub with a message that points at what is missing, passes on
-    /// the solution, and both run the same set of checks. Run on an
-    /// unmodified clone (your own finished exercises would fail it).
-    Verify {
-        /// Only these chapters (number or slug, e.g. `1` or `01-http`).
-        chapters: Vec<String>,
+    /// For the course's maintainers: the gates that keep the course honest
+    /// (`cargo course dev verify`, `cargo course dev catalogue`).
+    Dev {
+        #[command(subcommand)]
+        command: Dev,
     },
+    /// Moved: `cargo course dev verify`.
+    #[command(hide = true)]
+    Verify { chapters: Vec<String> },
     /// Serves the book on http://localhost:4000 and rebuilds it as its files
     /// change. The first run installs mdBook and its two preprocessors at the
     /// versions the book is built with (about eight minutes of compiling, once).
@@ -135,6 +140,31 @@ enum Command {
         /// Open the book in your web browser once it is served.
         #[arg(long)]
         open: bool,
+    },
+}
+
+/// Maintainers' commands: they prove the course itself, and fail on a
+/// learner's finished exercises.
+#[derive(Debug, Subcommand)]
+enum Dev {
+    /// The gate the course keeps: for every chapter, each check fails on the
+    /// exercise stub with a message that points at what is missing, passes on
+    /// the solution, and both run the same set of checks. Run on an
+    /// unmodified clone (your own finished exercises would fail it).
+    Verify {
+        /// Only these chapters (number or slug, e.g. `1` or `01-http`).
+        chapters: Vec<String>,
+    },
+    /// The wrong-answer catalogue: applies each `tools/catalogue/NN-slug/*.patch`
+    /// to a scratch copy of the workspace (with its own target folder), runs
+    /// that solution's checks, and proves the check the patch names under
+    /// `# caught-by:` fails first, its first line containing `# says:`.
+    Catalogue {
+        /// Only these chapters (number or slug).
+        chapters: Vec<String>,
+        /// Read the variants from this folder instead of tools/catalogue.
+        #[arg(long, value_name = "DIR")]
+        catalogue: Option<PathBuf>,
     },
 }
 
@@ -159,7 +189,14 @@ fn main() -> ExitCode {
         }
         Command::Sse { url, last_event_id } => sse_client::run(&url, last_event_id.as_deref()),
         Command::Ws { url } => ws_client::run(&url),
-        Command::Verify { chapters } => verify::run(&chapters),
+        Command::Dev { command: Dev::Verify { chapters } } => verify::run(&chapters),
+        Command::Dev { command: Dev::Catalogue { chapters, catalogue } } => {
+            catalogue::run(&chapters, catalogue.as_deref())
+        }
+        Command::Verify { chapters } => {
+            anstream::eprintln!("note: `cargo course verify` is now `cargo course dev verify`");
+            verify::run(&chapters)
+        }
         Command::Book { install_only, open } => book::run(install_only, open),
     };
     match result {

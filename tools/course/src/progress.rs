@@ -35,7 +35,7 @@ impl Progress {
     }
 
     /// The first check, in stage order, that does not pass.
-    pub fn first_failing(&self) -> Option<(&'static course_checks::Check, &crate::cargo_test::CheckResult)> {
+    pub fn first_failing(&self) -> Option<(&'static course_checks::Check, &course_checks::CheckReport)> {
         self.chapter
             .checks_in_order()
             .into_iter()

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
-use course_checks::Chapter;
+use course_checks::{Chapter, Outcome};
 
 use crate::cargo_test::{Run, run_checks};
 use crate::workspace::Workspace;
@@ -37,7 +37,7 @@ pub fn run(keys: &[String]) -> Result<ExitCode> {
     }
 }
 
-fn select(keys: &[String]) -> Result<Vec<&'static Chapter>> {
+pub fn select(keys: &[String]) -> Result<Vec<&'static Chapter>> {
     if keys.is_empty() {
         return Ok(course_checks::CHAPTERS.to_vec());
     }
@@ -69,13 +69,13 @@ fn judge(chapter: &Chapter, stub: &Run, solution: &Run) -> usize {
     for check in chapter.checks_in_order() {
         let verdict = match (stub.results.get(check.name), solution.results.get(check.name)) {
             (None, _) | (_, None) => Err("did not run on both the stub and the solution".to_owned()),
-            (Some(s), _) if s.outcome != "failed" => {
+            (Some(s), _) if s.outcome != Outcome::Failed => {
                 Err(format!("{} on the stub: it cannot catch anything", s.outcome))
             }
             (Some(s), _) if !s.informative => {
                 Err(format!("fails on the stub without pointing at what is missing:\n{}", s.message))
             }
-            (_, Some(s)) if s.outcome != "passed" => {
+            (_, Some(s)) if s.outcome != Outcome::Passed => {
                 Err(format!("{} on the solution:\n{}", s.outcome, s.message))
             }
             (Some(_), Some(_)) => Ok(()),
