@@ -18,6 +18,12 @@
 //! However the read loop ends — a close frame, a dropped TCP connection, the
 //! idle timeout, a binary message, a broken writer — [`run`] then does the
 //! same cleanup: stop the user's typing indicators, leave the room.
+//!
+//! Only the read loop decides how a connection ends. The writer never
+//! starts a closing handshake of its own: it sends the close frame the read
+//! loop queues, flushes tungstenite's answer to the client's, and stops. So
+//! a connection that failed is dropped without a word, never "closed
+//! politely" with a close frame that has no code.
 
 use std::time::Duration;
 
@@ -35,12 +41,12 @@ use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until, timeout};
 
 use crate::AppState;
 use crate::protocol::{self, ClientMessage, ServerMessage};
-use crate::rooms::{Event, Membership, Rooms};
+use crate::rooms::{Announcement, Rooms, Subscription};
 use crate::typing::Typing;
 
 /// tungstenite's read buffer per connection. Its default, 128 KiB, is
 /// allocated and zero-filled on the first read: about 137 KB resident per
-/// idle connection. Presence messages are tens of bytes, and a message
+/// idle connection in all. Presence messages are tens of bytes, and a message
 /// bigger than the buffer is still read whole, in several reads. With 4 KiB
 /// a whole idle connection of this server costs about 10 KiB.
 const READ_BUFFER_BYTES: usize = 4096;
@@ -55,40 +61,41 @@ const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 /// `GET /ws`: upgrades to a WebSocket, or refuses as RFC 6455 says.
 ///
-/// Taking the extractor's `Result` lets you answer a bad version yourself:
-/// axum's own answer is `400` without the header the RFC asks for.
+/// Taking the extractor's `Result` lets you answer its rejections yourself
+/// where axum's own answers fall short of the RFCs.
 pub async fn upgrade(
     State(state): State<AppState>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     todo!(
-        "upgrade: answer InvalidWebSocketVersionHeader with 426 and Sec-WebSocket-Version: 13 (other \
-         rejections as axum would); set read_buffer_size and max_message_size, then on_upgrade(run)"
+        "accept the handshake with this connection's limits, or refuse it with the status the RFCs \
+         name (chapter 5, \"Refusing a bad handshake\")"
     )
 }
 
 /// What the read loop asks the writer to send.
 ///
 /// tokio's mpsc allocates its slots up front, 32 at a time, each the size of
-/// the largest variant. `Follow` comes once per connection, so it is boxed:
-/// a slot is then 48 bytes instead of 120, for every idle connection.
+/// the largest variant. `Subscribed` comes once per connection, so it is
+/// boxed: a slot is then 48 bytes instead of 120, for every idle connection.
 #[derive(Debug)]
 enum Outgoing {
     /// This frame.
     Frame(Message),
-    /// The joiner's snapshot, then — in order, after it — the room's events.
-    Follow(Box<Follow>),
+    /// The joiner's subscription: its start (the snapshot) first, then — in
+    /// order, after it — the room's announcements.
+    Subscribed(Box<Subscribed>),
 }
 
-/// The start of a member's subscription: its snapshot and its room.
+/// A member's subscription, handed to its writer.
 #[derive(Debug)]
-struct Follow {
-    snapshot: ServerMessage,
-    room: Room,
+struct Subscribed {
+    member: Member,
+    subscription: Subscription,
 }
 
 /// Who a connection is, once it has joined.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Member {
     board: String,
     user: String,
@@ -107,30 +114,30 @@ struct Connection {
 /// loop until the connection ends — however it ends — then clean up.
 pub async fn run(socket: WebSocket, state: AppState) {
     todo!(
-        "run: split the socket; spawn `write` fed by an mpsc outbox; read until the connection ends; \
-         then clean up (stop typing, leave the room) and let the writer finish"
+        "run one connection: a writer task, the read loop, then the same cleanup however it ended \
+         (chapter 5, \"One writer per socket\", \"Leaving without ghosts\")"
     )
 }
 
 /// How a connection ends, which decides how its socket is let go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ending {
-    /// The closing handshake: the writer sends what is queued and a close
-    /// frame (or the answer to the client's).
+    /// The closing handshake: the writer sends what is queued, the close
+    /// frame included (the server's, or tungstenite's answer to the
+    /// client's), then the socket is dropped.
     Close,
     /// No handshake: the socket is dropped and TCP closes. For a connection
     /// that failed — a protocol error, a message over the limit, TCP gone —
     /// or a client that stopped answering.
     Drop,
 }
-// ANCHOR_END: run
 
 impl Connection {
     /// Reads until the connection ends, and says how it ended.
     async fn read(&mut self, stream: &mut SplitStream<WebSocket>) -> Ending {
         todo!(
-            "Connection::read: a select! loop over the client's frames (text, binary, close, errors), \
-             the heartbeat, the idle deadline, the typing deadlines and the writer's end"
+            "read until the connection ends, and say how it ended (chapter 5, \"One `select!` for \
+             everything\")"
         )
     }
 
@@ -138,15 +145,18 @@ impl Connection {
     /// message the server cannot use gets an error, and the client carries on.
     async fn on_text(&mut self, text: &str) {
         todo!(
-            "Connection::on_text: parse it; join once (then queue Outgoing::Follow for the writer); \
-             typing and typing_stopped once joined; an error message for anything else"
+            "answer one text message; nothing here ends the connection (chapter 5, \"Joining a \
+             board\", \"Bad input\")"
         )
     }
 
     /// The cleanup, for every way a connection ends: the user's typing
     /// indicators stop, then the user leaves the room.
     fn leave(&mut self) {
-        todo!("Connection::leave: broadcast typing_stopped for every indicator left, then leave the room")
+        todo!(
+            "stop this connection's typing indicators, then leave its room (chapter 5, \"Leaving \
+             without ghosts\")"
+        )
     }
 }
 
@@ -154,54 +164,57 @@ impl Connection {
 /// read loop drops the outbox, or when writing fails.
 async fn write(sink: SplitSink<WebSocket, Message>, queue: mpsc::Receiver<Outgoing>, rooms: Rooms) {
     todo!(
-        "write: send what the outbox queues and, once the client has joined, what the room broadcasts \
-         (next_event), until the outbox closes; then close the sink"
+        "be the only code that writes to the socket, until the outbox closes (chapter 5, \"One \
+         writer per socket\")"
     )
 }
 
-/// The room a writer follows, for the member it writes to.
+/// A member's place in its room, as its writer follows it.
 #[derive(Debug)]
-struct Room {
-    board: String,
-    user: String,
-    events: broadcast::Receiver<Event>,
+struct Follower {
+    member: Member,
+    live: broadcast::Receiver<Announcement>,
 }
 
-/// The next room event for this connection's client; never, while it has
+/// The next announcement for this connection's client; never, while it has
 /// not joined.
-async fn next_event(room: &mut Option<Room>, rooms: &Rooms) -> Message {
+async fn next_announcement(follower: &mut Option<Follower>, rooms: &Rooms) -> Message {
     todo!(
-        "next_event: the next event about someone else as a text message; on RecvError::Lagged a \
-         fresh snapshot from rooms.resync; std::future::pending() while not joined"
+        "the next announcement for this client, or a fresh snapshot after a lag (chapter 5, \"Many \
+         clients, and slow ones\")"
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::Typist;
     use crate::rooms::ROOM_CAPACITY;
 
-    fn follow(rooms: &Rooms, board: &str, user: &str) -> Option<Room> {
-        let Membership { events, .. } = rooms.join(board, user);
-        Some(Room { board: board.into(), user: user.into(), events })
+    fn follow(rooms: &Rooms, board: &str, user: &str) -> Option<Follower> {
+        let Subscription { live, .. } = rooms.join(board, user);
+        Some(Follower { member: Member { board: board.into(), user: user.into() }, live })
     }
 
-    fn typing(user: &str, task: &str) -> ServerMessage {
-        ServerMessage::Typing { user: user.into(), task_id: task.into() }
+    fn typing(user: &str, task: &str) -> Message {
+        Message::text(ServerMessage::Typing { user: user.into(), task_id: task.into() }.to_json())
     }
 
-    /// The next event, or a failure instead of a hang.
-    async fn next(room: &mut Option<Room>, rooms: &Rooms) -> Message {
-        timeout(Duration::from_secs(1), next_event(room, rooms)).await.expect("no event came")
+    /// The next announcement, or a failure instead of a hang.
+    async fn next(follower: &mut Option<Follower>, rooms: &Rooms) -> Message {
+        timeout(Duration::from_secs(1), next_announcement(follower, rooms)).await.expect("nothing came")
     }
 
     #[tokio::test]
     async fn a_member_is_never_told_about_itself() {
         let rooms = Rooms::default();
         let mut alice = follow(&rooms, "board-1", "Alice");
-        rooms.broadcast("board-1", "Alice", &typing("Alice", "task-1"));
-        rooms.broadcast("board-1", "Bob", &typing("Bob", "task-2"));
-        assert_eq!(next(&mut alice, &rooms).await, Message::text(typing("Bob", "task-2").to_json()));
+        let _bob = rooms.join("board-1", "Bob");
+        rooms.typing("board-1", "Alice", "task-1");
+        rooms.typing("board-1", "Bob", "task-2");
+        let joined = ServerMessage::Joined { board_id: "board-1".into(), user: "Bob".into() };
+        assert_eq!(next(&mut alice, &rooms).await, Message::text(joined.to_json()));
+        assert_eq!(next(&mut alice, &rooms).await, typing("Bob", "task-2"));
     }
 
     #[tokio::test]
@@ -210,19 +223,24 @@ mod tests {
         let mut alice = follow(&rooms, "board-1", "Alice");
         let _bob = rooms.join("board-1", "Bob");
         for n in 0..ROOM_CAPACITY + 10 {
-            rooms.broadcast("board-1", "Bob", &typing("Bob", &format!("task-{n}")));
+            rooms.typing("board-1", "Bob", &format!("task-{n}"));
+            rooms.typing_stopped("board-1", "Bob", &format!("task-{n}"));
         }
-        let snapshot =
-            ServerMessage::Presence { board_id: "board-1".into(), users: vec!["Alice".into(), "Bob".into()] };
+        rooms.typing("board-1", "Bob", "task-last");
+        let snapshot = ServerMessage::Presence {
+            board_id: "board-1".into(),
+            users: vec!["Alice".into(), "Bob".into()],
+            typing: vec![Typist { user: "Bob".into(), task_id: "task-last".into() }],
+        };
         assert_eq!(next(&mut alice, &rooms).await, Message::text(snapshot.to_json()));
-        rooms.broadcast("board-1", "Bob", &typing("Bob", "task-new"));
-        assert_eq!(next(&mut alice, &rooms).await, Message::text(typing("Bob", "task-new").to_json()));
+        rooms.typing("board-1", "Bob", "task-new");
+        assert_eq!(next(&mut alice, &rooms).await, typing("Bob", "task-new"));
     }
 
     #[tokio::test]
     async fn a_writer_that_has_not_joined_waits() {
         let rooms = Rooms::default();
-        let waiting = timeout(Duration::from_millis(50), next_event(&mut None, &rooms)).await;
+        let waiting = timeout(Duration::from_millis(50), next_announcement(&mut None, &rooms)).await;
         assert!(waiting.is_err());
     }
 }

@@ -1,32 +1,33 @@
-//! Rooms: who is on which board, and one broadcast channel per board.
+//! Rooms: who is on which board, who is typing there, and one broadcast
+//! channel per board.
 //!
 //! Every connection on a board holds a receiver of the board's
 //! `broadcast` channel. Telling the board something is one non-blocking
 //! `send`: it never waits for any member, however slow — a member that falls
 //! too far behind finds out from its own receiver (`RecvError::Lagged`) and
-//! catches up with a fresh snapshot ([`Rooms::resync`]).
+//! starts again from a fresh snapshot ([`Rooms::resync`]).
 //!
 //! Membership is counted per user, not per connection: Alice with two tabs
 //! open is listed once, `joined` goes out when her first tab joins and
 //! `left` when her last one goes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::broadcast;
 
-use crate::protocol::ServerMessage;
+use crate::protocol::{ServerMessage, Typist};
 
-/// How many events a member may fall behind before its receiver lags. The
-/// channel allocates every slot up front (about 80 bytes each), per board.
-/// Presence events are small and rare, and a member that does fall behind
-/// is resynced with a snapshot, so a short buffer is enough.
+/// How many announcements a member may fall behind before its receiver
+/// lags. The channel allocates every slot up front (about 80 bytes each),
+/// per board. Presence messages are small and rare, and a member that does
+/// fall behind is resynced with a snapshot, so a short buffer is enough.
 pub const ROOM_CAPACITY: usize = 64;
 
 /// Something a room tells its members.
 #[derive(Debug, Clone)]
-pub struct Event {
+pub struct Announcement {
     /// The user it is about. Their own connections skip it: nobody is told
     /// that they joined, or that they are typing.
     pub about: Arc<str>,
@@ -35,13 +36,14 @@ pub struct Event {
     pub text: Utf8Bytes,
 }
 
-/// A connection's place in a room: where it starts from, and what follows.
+/// A member's subscription to its room, taken in one step: where it starts
+/// from, and everything after that.
 #[derive(Debug)]
-pub struct Membership {
-    /// The `presence` snapshot, to send first.
-    pub snapshot: ServerMessage,
-    /// Everything that happens in the room after the snapshot, in order.
-    pub events: broadcast::Receiver<Event>,
+pub struct Subscription {
+    /// The `presence` snapshot — who is there, who is typing — to send first.
+    pub start: ServerMessage,
+    /// Every announcement after the snapshot, in order.
+    pub live: broadcast::Receiver<Announcement>,
 }
 
 /// One board's room.
@@ -50,7 +52,11 @@ struct Room {
     /// Users and how many connections each has. A `BTreeMap` keeps the
     /// names sorted, so the snapshot comes out sorted.
     connections: BTreeMap<String, usize>,
-    events: broadcast::Sender<Event>,
+    /// Who is typing where, exactly as the members were told: a `typing`
+    /// adds to it and a `typing_stopped` removes from it, so a snapshot
+    /// agrees with the announcements a member has seen.
+    typing: BTreeSet<Typist>,
+    announcements: broadcast::Sender<Announcement>,
 }
 
 /// Every board's room, shared by all connections.
@@ -58,8 +64,8 @@ struct Room {
 /// A `std::sync::Mutex`: every critical section is a few map operations and
 /// a non-blocking `send`, never an `.await`. Doing a join's three steps —
 /// count the user, tell the others, take the snapshot and subscribe — under
-/// one lock is what makes the snapshot and the events after it fit
-/// together: no event can fall between them, or be in both.
+/// one lock is what makes the snapshot and the announcements after it fit
+/// together: none can fall between them, or be in both.
 #[derive(Debug, Clone, Default)]
 pub struct Rooms {
     boards: Arc<Mutex<HashMap<String, Room>>>,
@@ -74,28 +80,41 @@ impl Rooms {
 
     /// Adds a connection of `user` to `board`'s room. The others hear
     /// `joined` if it is the user's first connection there.
-    pub fn join(&self, board: &str, user: &str) -> Membership {
+    pub fn join(&self, board: &str, user: &str) -> Subscription {
         todo!(
-            "Rooms::join: under one lock, count the user's connection, tell the others `joined` if it \
-             is the first, and return the snapshot (sorted, the joiner included) with a new receiver"
+            "count the user in, tell the others if they are new, and subscribe in the same step \
+             (chapter 5, \"Snapshot and subscription, under one lock\")"
         )
     }
 
     /// Removes a connection of `user` from `board`'s room. The others hear
     /// `left` if it was the user's last one; an empty room is removed.
     pub fn leave(&self, board: &str, user: &str) {
-        todo!("Rooms::leave: count the connection down; at zero remove the user and tell the others `left`")
+        todo!(
+            "count the user out; the last connection tells the others; an empty room goes (chapter \
+             5, \"One user, two tabs\")"
+        )
     }
 
     /// A fresh start for a member whose receiver lagged: the current
     /// snapshot and a new receiver, taken together as in [`Rooms::join`].
-    pub fn resync(&self, board: &str) -> Option<Membership> {
-        todo!("Rooms::resync: the board's current snapshot and a new receiver, under one lock")
+    pub fn resync(&self, board: &str) -> Option<Subscription> {
+        todo!("a fresh subscription for a member that lagged (chapter 5, \"Many clients, and slow ones\")")
     }
 
-    /// Tells everyone on `board` but `about`'s own connections.
-    pub fn broadcast(&self, board: &str, about: &str, message: &ServerMessage) {
-        todo!("Rooms::broadcast: send an Event about `about` on the board's broadcast channel")
+    /// `user` started typing on `task`: the others are told, and snapshots
+    /// list it until [`Rooms::typing_stopped`].
+    pub fn typing(&self, board: &str, user: &str, task: &str) {
+        todo!("record that the user types on the task, and tell the others (chapter 5, \"Who is typing\")")
+    }
+
+    /// `user` stopped typing on `task`: the others are told, and snapshots
+    /// no longer list it.
+    pub fn typing_stopped(&self, board: &str, user: &str, task: &str) {
+        todo!(
+            "record that the user stopped typing on the task, and tell the others (chapter 5, \
+             \"Who is typing\")"
+        )
     }
 
     /// How many rooms exist: every empty one is removed.
@@ -113,11 +132,15 @@ impl Rooms {
 mod tests {
     use super::*;
 
-    fn users(membership: &Membership) -> Vec<String> {
-        match &membership.snapshot {
-            ServerMessage::Presence { users, .. } => users.clone(),
+    fn snapshot(subscription: &Subscription) -> (Vec<String>, Vec<Typist>) {
+        match &subscription.start {
+            ServerMessage::Presence { users, typing, .. } => (users.clone(), typing.clone()),
             other => panic!("not a snapshot: {other:?}"),
         }
+    }
+
+    fn typist(user: &str, task: &str) -> Typist {
+        Typist { user: user.into(), task_id: task.into() }
     }
 
     #[test]
@@ -139,7 +162,7 @@ mod tests {
         rooms.leave("board-1", "Alice");
         rooms.leave("board-2", "Alice");
         assert_eq!(rooms.len(), 1);
-        assert_eq!(users(&rooms.resync("board-1").unwrap()), ["Bob"]);
+        assert_eq!(snapshot(&rooms.resync("board-1").unwrap()).0, ["Bob"]);
         drop(bob);
     }
 
@@ -149,9 +172,23 @@ mod tests {
         let mut alice = rooms.join("board-1", "Alice");
         let _bob = rooms.join("board-1", "Bob");
         let mut fresh = rooms.resync("board-1").unwrap();
-        assert_eq!(users(&fresh), ["Alice", "Bob"]);
-        assert!(fresh.events.try_recv().is_err(), "Bob's join is in the snapshot, not after it");
-        assert_eq!(alice.events.try_recv().unwrap().about.as_ref(), "Bob");
+        assert_eq!(snapshot(&fresh).0, ["Alice", "Bob"]);
+        assert!(fresh.live.try_recv().is_err(), "Bob's join is in the snapshot, not after it");
+        assert_eq!(alice.live.try_recv().unwrap().about.as_ref(), "Bob");
         assert!(rooms.resync("board-2").is_none());
+    }
+
+    #[test]
+    fn a_snapshot_lists_exactly_who_is_typing_now() {
+        let rooms = Rooms::default();
+        let _alice = rooms.join("board-1", "Alice");
+        let _bob = rooms.join("board-1", "Bob");
+        rooms.typing("board-1", "Bob", "task-3");
+        rooms.typing("board-1", "Alice", "task-1");
+        rooms.typing("board-1", "Alice", "task-2");
+        rooms.typing_stopped("board-1", "Alice", "task-1");
+        let (users, typing) = snapshot(&rooms.resync("board-1").unwrap());
+        assert_eq!(users, ["Alice", "Bob"]);
+        assert_eq!(typing, [typist("Alice", "task-2"), typist("Bob", "task-3")]);
     }
 }

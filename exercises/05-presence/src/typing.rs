@@ -30,13 +30,19 @@ impl Typing {
     /// Returns `true` when the indicator is new — the only time the others
     /// need telling; a refresh just keeps it alive.
     pub fn start(&mut self, task: &str) -> bool {
-        todo!("Typing::start: set the task's deadline to Instant::now() + ttl; true if it is new")
+        todo!(
+            "keep the indicator alive for one TTL from now, saying whether it is new (chapter 5, \
+             \"A state machine with deadlines\")"
+        )
     }
 
     /// The user stopped typing on `task`. Returns `true` when there was an
     /// indicator to stop.
     pub fn stop(&mut self, task: &str) -> bool {
-        todo!("Typing::stop: remove the task's deadline; true if there was one")
+        todo!(
+            "end the indicator, saying whether there was one (chapter 5, \"A state machine with \
+             deadlines\")"
+        )
     }
 
     /// Waits for the earliest deadline, removes that indicator and returns
@@ -47,15 +53,18 @@ impl Typing {
     /// so a `select!` may drop this future whenever another branch wins.
     pub async fn expired(&mut self) -> String {
         todo!(
-            "Typing::expired: sleep_until the earliest deadline, then remove it and return its task \
-             (std::future::pending() when there is none)"
+            "wait for the earliest deadline and end that indicator; with none, wait forever \
+             (chapter 5, \"A state machine with deadlines\")"
         )
     }
 
     /// Stops every indicator, returning their tasks in order: the user is
     /// leaving.
     pub fn stop_all(&mut self) -> Vec<String> {
-        todo!("Typing::stop_all: remove every indicator and return their tasks, sorted")
+        todo!(
+            "end every indicator, returning their tasks in order (chapter 5, \"A state machine \
+             with deadlines\")"
+        )
     }
 }
 

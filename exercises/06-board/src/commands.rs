@@ -17,12 +17,13 @@ use crate::error::ApiError;
 /// command uses up no id and publishes nothing.
 pub fn create_task(boards: &Boards, board: &str, title: String) -> Result<Task, ApiError> {
     todo!(
-        "commands::create_task: refuse a blank title (ApiError::EmptyTitle), else Boards::create — which \
-         publishes task_created to every event stream of the board"
+        "create the task, refusing a blank title before the board is touched (chapter 6, \"Task commands over the WebSocket\")"
     )
 }
 
 /// Moves the task `task` of `board` to `column`.
 pub fn move_task(boards: &Boards, board: &str, task: &str, column: Column) -> Result<Task, ApiError> {
-    todo!("commands::move_task: Boards::move_to, or ApiError::TaskNotFound when the board has no such task")
+    todo!(
+        "move the task, or say the board has no such task (chapter 6, \"Task commands over the WebSocket\")"
+    )
 }

@@ -39,6 +39,7 @@
 pub mod api;
 pub mod board;
 pub mod commands;
+pub mod config;
 pub mod connection;
 pub mod error;
 pub mod events;
@@ -48,9 +49,6 @@ pub mod protocol;
 pub mod rooms;
 pub mod typing;
 
-use std::str::FromStr;
-use std::time::Duration;
-
 use axum::Router;
 use axum::extract::FromRef;
 use axum::http::{HeaderName, Method, header};
@@ -59,83 +57,8 @@ use tokio::net::TcpListener;
 use tower_http::cors::{Any, CorsLayer};
 
 use crate::board::Boards;
+pub use crate::config::{Config, ConfigError};
 use crate::rooms::Rooms;
-
-/// The server's settings: `Config::default()` for production, short ones
-/// for the checks. Each one is an environment variable of the binary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Config {
-    /// How long an event stream may stay silent before the server sends a
-    /// comment to show it is alive (`KEEPALIVE_MS`, 15 s).
-    pub keepalive: Duration,
-    /// How many events each board keeps for `Last-Event-ID` replay, and how
-    /// far a subscriber may fall behind before it is reset
-    /// (`REPLAY_CAPACITY`, 1000).
-    pub replay_capacity: usize,
-    /// How often the server pings each WebSocket client (`HEARTBEAT_MS`, 10 s).
-    pub heartbeat: Duration,
-    /// A WebSocket client the server has heard nothing from — not even a
-    /// pong — for this long is gone (`IDLE_TIMEOUT_MS`, 30 s).
-    pub idle_timeout: Duration,
-    /// A typing indicator nobody refreshed for this long expires
-    /// (`TYPING_TTL_MS`, 5 s).
-    pub typing_ttl: Duration,
-    /// The largest WebSocket message a client may send, in bytes
-    /// (`MAX_MESSAGE_BYTES`, 64 KiB); a bigger one ends its connection.
-    pub max_message_bytes: usize,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            keepalive: Duration::from_secs(15),
-            replay_capacity: 1000,
-            heartbeat: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(30),
-            typing_ttl: Duration::from_secs(5),
-            max_message_bytes: 64 * 1024,
-        }
-    }
-}
-
-impl Config {
-    /// The defaults, overridden by the environment variables that are set.
-    pub fn from_env() -> Self {
-        Config::from_vars(|name| std::env::var(name).ok())
-    }
-
-    /// The defaults, overridden by the variables `var` finds; a missing,
-    /// malformed or zero value keeps the default (with a warning, so a typo
-    /// doesn't go unnoticed).
-    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Self {
-        let defaults = Config::default();
-        let millis =
-            |name: &str, default: Duration| positive(&var, name).map_or(default, Duration::from_millis);
-        Config {
-            keepalive: millis("KEEPALIVE_MS", defaults.keepalive),
-            replay_capacity: positive(&var, "REPLAY_CAPACITY").unwrap_or(defaults.replay_capacity),
-            heartbeat: millis("HEARTBEAT_MS", defaults.heartbeat),
-            idle_timeout: millis("IDLE_TIMEOUT_MS", defaults.idle_timeout),
-            typing_ttl: millis("TYPING_TTL_MS", defaults.typing_ttl),
-            max_message_bytes: positive(&var, "MAX_MESSAGE_BYTES").unwrap_or(defaults.max_message_bytes),
-        }
-    }
-}
-
-/// The variable `name` as a number above zero, if it is one.
-fn positive<T: FromStr + Default + PartialOrd>(
-    var: &impl Fn(&str) -> Option<String>,
-    name: &str,
-) -> Option<T> {
-    let value = var(name)?;
-    match value.trim().parse::<T>() {
-        Ok(number) if number > T::default() => Some(number),
-        _ => {
-            tracing::warn!("{name}={value:?} is not a number above zero; using the default");
-            None
-        }
-    }
-}
 
 /// The one state every channel shares: the boards (tasks and their feeds)
 /// and the rooms (who is on which board).
@@ -162,18 +85,9 @@ impl AppState {
 /// The routes, ready to serve: the page, the API, the event streams and
 /// the WebSocket, on one router with one state.
 pub fn app(config: Config) -> Router {
-    // TODO (stage 1): one `Router` for everything, with `axum::routing::get`
-    // and friends:
-    // - the page: `/`, `/board.js` and `/board.css` (`page.rs`);
-    // - chapter 1's API: `/boards/{board}/tasks` and
-    //   `/boards/{board}/tasks/{task}` (`api.rs`);
-    // - chapter 2's `/boards/{board}/events` (`events::board_events`);
-    // - chapter 5's `/ws` (`connection::upgrade`);
-    // then `.layer(cors())`, and the state, once, last:
-    // `.with_state(AppState::new(config))`.
     todo!(
-        "app: one Router for the page, the API, the event streams and /ws, with the CORS layer and one \
-         AppState (see the TODO in lib.rs)"
+        "one router for the page, the API, the event streams and /ws, with the CORS layer and one \
+         shared state (chapter 6, \"One state, every tab\")"
     )
 }
 

@@ -13,24 +13,18 @@
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-// TODO (stage 1): each handler answers its file from `static/`, put into
-// the binary with `include_str!("../static/index.html")`, with its
-// `Content-Type` (a tuple `([(header::CONTENT_TYPE, "…")], text)` is a
-// response). Browsers refuse a module script that is not served as
-// JavaScript, and ignore a stylesheet that is not `text/css`.
-
 /// `GET /` → the page.
 pub async fn index() -> Response {
-    todo!("index: answer static/index.html (include_str!) with Content-Type: text/html; charset=utf-8")
+    todo!("answer the page, static/index.html, as HTML (chapter 6, \"The page at the root\")")
 }
 
 /// `GET /board.js`. Browsers refuse to run a module script served with a
 /// type that is not JavaScript's.
 pub async fn script() -> Response {
-    todo!("script: answer static/board.js with Content-Type: text/javascript; charset=utf-8")
+    todo!("answer the page's script, static/board.js, as JavaScript (chapter 6, \"The page at the root\")")
 }
 
 /// `GET /board.css`. Browsers ignore a stylesheet served as anything but `text/css`.
 pub async fn styles() -> Response {
-    todo!("styles: answer static/board.css with Content-Type: text/css; charset=utf-8")
+    todo!("answer the page's styles, static/board.css, as CSS (chapter 6, \"The page at the root\")")
 }

@@ -27,6 +27,10 @@ pub enum ClientMessage {
     Typing { task_id: String },
     /// `{"type":"typing_stopped","taskId":"task-3"}`.
     TypingStopped { task_id: String },
+    /// `{"type":"ping"}`: an application heartbeat, before or after `join`.
+    /// A browser script cannot send a WebSocket ping frame, so a page that
+    /// wants to know its connection still works asks with a message.
+    Ping,
     /// `{"type":"create_task","requestId":"r1","title":"Design login page"}`:
     /// creates a task on the board this connection joined.
     CreateTask { request_id: String, title: String },
@@ -37,7 +41,10 @@ pub enum ClientMessage {
 impl ClientMessage {
     /// The `requestId` of a command, which its answer must carry.
     pub fn request_id(&self) -> Option<&str> {
-        todo!("ClientMessage::request_id: the request_id of create_task and move_task; None for the others")
+        todo!(
+            "the requestId of a command; none for the other messages (chapter 6, \"Errors that \
+             name their request\")"
+        )
     }
 }
 
@@ -45,8 +52,10 @@ impl ClientMessage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case", rename_all_fields = "camelCase")]
 pub enum ServerMessage {
-    /// To the joiner: everyone on the board, the joiner included, sorted.
-    Presence { board_id: String, users: Vec<String> },
+    /// The whole truth about a board: everyone on it, sorted, and everyone
+    /// typing now. To the joiner (who is included), and again to a member
+    /// whose events were lost (it lagged): a client replaces what it knew.
+    Presence { board_id: String, users: Vec<String>, typing: Vec<Typist> },
     /// To the others, when a user's first connection joins.
     Joined { board_id: String, user: String },
     /// To the others, when a user's last connection ends.
@@ -68,6 +77,16 @@ pub enum ServerMessage {
         #[serde(skip_serializing_if = "Option::is_none")]
         request_id: Option<String>,
     },
+    /// To the sender of a `ping`, and to nobody else.
+    Pong,
+}
+
+/// Someone typing, as `presence` lists them: `{"user":"Bob","taskId":"task-3"}`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Typist {
+    pub user: String,
+    pub task_id: String,
 }
 
 /// A message the server cannot use, and the `requestId` it carried if any:
@@ -93,16 +112,15 @@ pub fn parse(text: &str) -> Result<ClientMessage, Unreadable> {
 /// on its own, ignoring every other field. Not JSON, or no string
 /// `requestId`: none.
 fn request_id_of(text: &str) -> Option<String> {
-    // TODO (stage 3): read just the `requestId`, ignoring every other field:
-    // a small struct with one `Option<String>` field, deserialized from
-    // `text`. Anything that fails to parse has none.
+    // TODO: read the `requestId` alone, ignoring every other field; no
+    // string `requestId` (or not JSON at all) is none (chapter 6, "Errors
+    // that name their request").
     None
 }
 
 impl ServerMessage {
     /// The message as JSON text.
     pub fn to_json(&self) -> String {
-        // Serialising plain strings and vectors into a String cannot fail.
-        serde_json::to_string(self).unwrap_or_default()
+        serde_json::to_string(self).expect("strings, vectors and unit variants always serialise")
     }
 }

@@ -26,7 +26,6 @@ impl Typing {
         Typing { ttl, deadlines: HashMap::new() }
     }
 
-    // ANCHOR: start
     /// The user is typing on `task`: its deadline moves to now + TTL.
     /// Returns `true` when the indicator is new — the only time the others
     /// need telling; a refresh just keeps it alive.
@@ -56,7 +55,6 @@ impl Typing {
         self.deadlines.remove(&task);
         task
     }
-    // ANCHOR_END: start
 
     /// Stops every indicator, returning their tasks in order: the user is
     /// leaving.

@@ -20,14 +20,20 @@ pub enum ClientMessage {
     Typing { task_id: String },
     /// `{"type":"typing_stopped","taskId":"task-3"}`.
     TypingStopped { task_id: String },
+    /// `{"type":"ping"}`: an application heartbeat, before or after `join`.
+    /// A browser script cannot send a WebSocket ping frame, so a page that
+    /// wants to know its connection still works asks with a message.
+    Ping,
 }
 
 /// What the server sends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case", rename_all_fields = "camelCase")]
 pub enum ServerMessage {
-    /// To the joiner: everyone on the board, the joiner included, sorted.
-    Presence { board_id: String, users: Vec<String> },
+    /// The whole truth about a board: everyone on it, sorted, and everyone
+    /// typing now. To the joiner (who is included), and again to a member
+    /// whose events were lost (it lagged): a client replaces what it knew.
+    Presence { board_id: String, users: Vec<String>, typing: Vec<Typist> },
     /// To the others, when a user's first connection joins.
     Joined { board_id: String, user: String },
     /// To the others, when a user's last connection ends.
@@ -40,6 +46,16 @@ pub enum ServerMessage {
     /// To the sender of a message the server could not use. The connection
     /// stays open.
     Error { message: String },
+    /// To the sender of a `ping`, and to nobody else.
+    Pong,
+}
+
+/// Someone typing, as `presence` lists them: `{"user":"Bob","taskId":"task-3"}`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Typist {
+    pub user: String,
+    pub task_id: String,
 }
 
 /// Reads a client's text message. The error says what was wrong, in
@@ -52,8 +68,7 @@ pub fn parse(text: &str) -> Result<ClientMessage, serde_json::Error> {
 impl ServerMessage {
     /// The message as JSON text.
     pub fn to_json(&self) -> String {
-        // Serialising plain strings and vectors into a String cannot fail.
-        serde_json::to_string(self).unwrap_or_default()
+        serde_json::to_string(self).expect("strings, vectors and unit variants always serialise")
     }
 }
 
@@ -79,5 +94,18 @@ mod tests {
         let message = ServerMessage::TypingStopped { user: "Alice".into(), task_id: "task-3".into() };
         let json: Value = serde_json::from_str(&message.to_json()).unwrap();
         assert_eq!(json, json!({"type": "typing_stopped", "user": "Alice", "taskId": "task-3"}));
+        let presence = ServerMessage::Presence {
+            board_id: "board-1".into(),
+            users: vec!["Alice".into(), "Bob".into()],
+            typing: vec![Typist { user: "Bob".into(), task_id: "task-3".into() }],
+        };
+        let json: Value = serde_json::from_str(&presence.to_json()).unwrap();
+        assert_eq!(
+            json,
+            json!({"type": "presence", "boardId": "board-1", "users": ["Alice", "Bob"],
+                   "typing": [{"user": "Bob", "taskId": "task-3"}]})
+        );
+        assert_eq!(ServerMessage::Pong.to_json(), r#"{"type":"pong"}"#);
+        assert_eq!(parse(r#"{"type":"ping"}"#).unwrap(), ClientMessage::Ping);
     }
 }

@@ -13,6 +13,7 @@
 //!   `move_task`) with a `requestId`, answered by an `ack` on the same socket.
 //! - [`commands`]: what a WebSocket task command does to the board — the
 //!   same rules and the same [`board::Boards`] as the HTTP handlers.
+//! - [`config`]: the settings, from the environment.
 //! - [`page`]: the page at `/`, plain HTML, CSS and JavaScript compiled into
 //!   the binary (`static/`).
 //!
@@ -25,6 +26,7 @@
 pub mod api;
 pub mod board;
 pub mod commands;
+pub mod config;
 pub mod connection;
 pub mod error;
 pub mod events;
@@ -34,9 +36,6 @@ pub mod protocol;
 pub mod rooms;
 pub mod typing;
 
-use std::str::FromStr;
-use std::time::Duration;
-
 use axum::Router;
 use axum::extract::FromRef;
 use axum::http::{HeaderName, Method, header};
@@ -45,83 +44,8 @@ use tokio::net::TcpListener;
 use tower_http::cors::{Any, CorsLayer};
 
 use crate::board::Boards;
+pub use crate::config::{Config, ConfigError};
 use crate::rooms::Rooms;
-
-/// The server's settings: `Config::default()` for production, short ones
-/// for the checks. Each one is an environment variable of the binary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Config {
-    /// How long an event stream may stay silent before the server sends a
-    /// comment to show it is alive (`KEEPALIVE_MS`, 15 s).
-    pub keepalive: Duration,
-    /// How many events each board keeps for `Last-Event-ID` replay, and how
-    /// far a subscriber may fall behind before it is reset
-    /// (`REPLAY_CAPACITY`, 1000).
-    pub replay_capacity: usize,
-    /// How often the server pings each WebSocket client (`HEARTBEAT_MS`, 10 s).
-    pub heartbeat: Duration,
-    /// A WebSocket client the server has heard nothing from — not even a
-    /// pong — for this long is gone (`IDLE_TIMEOUT_MS`, 30 s).
-    pub idle_timeout: Duration,
-    /// A typing indicator nobody refreshed for this long expires
-    /// (`TYPING_TTL_MS`, 5 s).
-    pub typing_ttl: Duration,
-    /// The largest WebSocket message a client may send, in bytes
-    /// (`MAX_MESSAGE_BYTES`, 64 KiB); a bigger one ends its connection.
-    pub max_message_bytes: usize,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            keepalive: Duration::from_secs(15),
-            replay_capacity: 1000,
-            heartbeat: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(30),
-            typing_ttl: Duration::from_secs(5),
-            max_message_bytes: 64 * 1024,
-        }
-    }
-}
-
-impl Config {
-    /// The defaults, overridden by the environment variables that are set.
-    pub fn from_env() -> Self {
-        Config::from_vars(|name| std::env::var(name).ok())
-    }
-
-    /// The defaults, overridden by the variables `var` finds; a missing,
-    /// malformed or zero value keeps the default (with a warning, so a typo
-    /// doesn't go unnoticed).
-    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Self {
-        let defaults = Config::default();
-        let millis =
-            |name: &str, default: Duration| positive(&var, name).map_or(default, Duration::from_millis);
-        Config {
-            keepalive: millis("KEEPALIVE_MS", defaults.keepalive),
-            replay_capacity: positive(&var, "REPLAY_CAPACITY").unwrap_or(defaults.replay_capacity),
-            heartbeat: millis("HEARTBEAT_MS", defaults.heartbeat),
-            idle_timeout: millis("IDLE_TIMEOUT_MS", defaults.idle_timeout),
-            typing_ttl: millis("TYPING_TTL_MS", defaults.typing_ttl),
-            max_message_bytes: positive(&var, "MAX_MESSAGE_BYTES").unwrap_or(defaults.max_message_bytes),
-        }
-    }
-}
-
-/// The variable `name` as a number above zero, if it is one.
-fn positive<T: FromStr + Default + PartialOrd>(
-    var: &impl Fn(&str) -> Option<String>,
-    name: &str,
-) -> Option<T> {
-    let value = var(name)?;
-    match value.trim().parse::<T>() {
-        Ok(number) if number > T::default() => Some(number),
-        _ => {
-            tracing::warn!("{name}={value:?} is not a number above zero; using the default");
-            None
-        }
-    }
-}
 
 // ANCHOR: state
 /// The one state every channel shares: the boards (tasks and their feeds)
@@ -186,43 +110,4 @@ fn cors() -> CorsLayer {
 /// Serves the board on `listener` until the process ends.
 pub async fn serve(listener: TcpListener, config: Config) -> std::io::Result<()> {
     axum::serve(listener, app(config)).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn from(vars: &[(&str, &str)]) -> Config {
-        Config::from_vars(|name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned()))
-    }
-
-    #[test]
-    fn settings_come_from_the_environment() {
-        let config = from(&[
-            ("KEEPALIVE_MS", "200"),
-            ("REPLAY_CAPACITY", "16"),
-            ("HEARTBEAT_MS", "100"),
-            ("IDLE_TIMEOUT_MS", "300"),
-            ("TYPING_TTL_MS", " 250 "),
-            ("MAX_MESSAGE_BYTES", "2048"),
-        ]);
-        assert_eq!(
-            config,
-            Config {
-                keepalive: Duration::from_millis(200),
-                replay_capacity: 16,
-                heartbeat: Duration::from_millis(100),
-                idle_timeout: Duration::from_millis(300),
-                typing_ttl: Duration::from_millis(250),
-                max_message_bytes: 2048,
-            }
-        );
-    }
-
-    #[test]
-    fn missing_malformed_or_zero_settings_keep_the_defaults() {
-        assert_eq!(from(&[]), Config::default());
-        assert_eq!(from(&[("KEEPALIVE_MS", "soon"), ("REPLAY_CAPACITY", "-3")]), Config::default());
-        assert_eq!(from(&[("HEARTBEAT_MS", "0"), ("MAX_MESSAGE_BYTES", "0")]), Config::default());
-    }
 }

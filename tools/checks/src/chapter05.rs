@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
-use crate::ws::{ConnectOptions, Transcript, WsClient, json_matches};
+use tokio::sync::watch;
+
+use crate::ws::{ConnectOptions, Incoming, Transcript, WsClient, json_matches};
 use crate::{Chapter, Check, Failure, Needs, Section, Stage, Target, Tunables};
 
 pub const CHAPTER: Chapter = Chapter {
@@ -62,6 +64,13 @@ const ERRORS_SECTION: Section = Section {
     page: PAGE,
     anchor: "bad-input-keep-the-connection-or-close-it",
     title: "Bad input: keep the connection or close it",
+};
+const APP_HEARTBEAT_SECTION: Section =
+    Section { page: PAGE, anchor: "a-heartbeat-the-page-can-send", title: "A heartbeat the page can send" };
+const PROTOCOL_ERROR_SECTION: Section = Section {
+    page: PAGE,
+    anchor: "what-axum-does-on-a-protocol-error",
+    title: "What axum does on a protocol error",
 };
 const HANDSHAKE_SECTION: Section =
     Section { page: PAGE, anchor: "refusing-a-bad-handshake", title: "Refusing a bad handshake" };
@@ -161,6 +170,20 @@ const CHECKS: &[Check] = &[
         body: |t| Box::pin(typing_reaches_the_others_but_not_the_typist(t)),
     },
     Check {
+        name: "a_joiner_is_told_who_is_typing",
+        stage: TYPING,
+        section: TYPING_SECTION,
+        hints: &[
+            "`presence` is the whole truth about a board: who is there and who is typing now. Keep the \
+             typists in the room, next to the users, and put them in every snapshot.",
+            "Change the room's typists where you tell the board: a `typing` adds (user, task), a \
+             `typing_stopped` removes it, under the same lock — then the snapshot agrees with what the \
+             others were told.",
+        ],
+        needs: Needs::Address,
+        body: |t| Box::pin(a_joiner_is_told_who_is_typing(t)),
+    },
+    Check {
         name: "typing_stopped_reaches_the_others_when_asked",
         stage: TYPING,
         section: TYPING_SECTION,
@@ -236,6 +259,18 @@ const CHECKS: &[Check] = &[
         body: |t| Box::pin(a_silent_client_is_dropped_after_the_idle_timeout(t)),
     },
     Check {
+        name: "a_ping_message_gets_a_pong_to_that_client_only",
+        stage: HEARTBEATS,
+        section: APP_HEARTBEAT_SECTION,
+        hints: &[
+            "`{\"type\":\"ping\"}` is a message like any other: answer `{\"type\":\"pong\"}` through \
+             this connection's outbox, whether or not it has joined.",
+            "The pong goes to the sender only: the outbox, not the room.",
+        ],
+        needs: Needs::Address,
+        body: |t| Box::pin(a_ping_message_gets_a_pong_to_that_client_only(t)),
+    },
+    Check {
         name: "a_message_before_join_gets_an_error_and_the_connection_stays_open",
         stage: ERRORS,
         section: ERRORS_SECTION,
@@ -299,6 +334,45 @@ const CHECKS: &[Check] = &[
         body: |t| Box::pin(a_message_over_max_message_bytes_is_refused(t)),
     },
     Check {
+        name: "a_failed_connection_never_gets_a_close_frame_without_a_code",
+        stage: ERRORS,
+        section: PROTOCOL_ERROR_SECTION,
+        hints: &[
+            "After a read error the connection has failed: drop it, so TCP closes. A close frame without \
+             a code, sent after the client broke the protocol, says \"all is well\".",
+            "Who sends a codeless close frame? `sink.close()` does: it starts a closing handshake. Let the \
+             writer only flush when its outbox closes, or stop it before the outbox closes.",
+        ],
+        needs: Needs::Address,
+        body: |t| Box::pin(a_failed_connection_never_gets_a_close_frame_without_a_code(t)),
+    },
+    Check {
+        name: "a_plain_get_is_426_with_upgrade_websocket",
+        stage: ERRORS,
+        section: HANDSHAKE_SECTION,
+        hints: &[
+            "A `GET /ws` without `Connection: upgrade` and `Upgrade: websocket` is rejected by the \
+             extractor (`InvalidConnectionHeader`, `InvalidUpgradeHeader`): answer those yourself.",
+            "RFC 9110: a 426 MUST carry `Upgrade` naming the protocol to upgrade to — `Upgrade: \
+             websocket` — and RFC 6455 adds `Sec-WebSocket-Version: 13`.",
+        ],
+        needs: Needs::Address,
+        body: |t| Box::pin(a_plain_get_is_426_with_upgrade_websocket(t)),
+    },
+    Check {
+        name: "head_is_405_with_allow_get",
+        stage: ERRORS,
+        section: HANDSHAKE_SECTION,
+        hints: &[
+            "`get(handler)` routes `HEAD` to the handler too, and the extractor rejects it \
+             (`MethodNotGet`).",
+            "A 405 MUST list the methods that work (RFC 9110): answer `MethodNotGet` with \
+             `Allow: GET`.",
+        ],
+        needs: Needs::Address,
+        body: |t| Box::pin(head_is_405_with_allow_get(t)),
+    },
+    Check {
         name: "a_handshake_with_version_8_is_426_with_version_13",
         stage: ERRORS,
         section: HANDSHAKE_SECTION,
@@ -306,7 +380,7 @@ const CHECKS: &[Check] = &[
             "Take `Result<WebSocketUpgrade, WebSocketUpgradeRejection>` in the handler: axum's own \
              answer to a bad version is 400 without the header.",
             "Map `WebSocketUpgradeRejection::InvalidWebSocketVersionHeader` to `426 Upgrade Required` \
-             with `Sec-WebSocket-Version: 13`; answer any other rejection as axum would.",
+             with `Upgrade: websocket` and `Sec-WebSocket-Version: 13`.",
         ],
         needs: Needs::Address,
         body: |t| Box::pin(a_handshake_with_version_8_is_426_with_version_13(t)),
@@ -337,6 +411,18 @@ const CHECKS: &[Check] = &[
         ],
         needs: Needs::Address,
         body: |t| Box::pin(a_client_that_stops_reading_does_not_delay_the_others(t)),
+    },
+    Check {
+        name: "a_client_that_lagged_is_resynced_with_who_is_there_and_who_is_typing",
+        stage: SCALE,
+        section: SCALE_SECTION,
+        hints: &[
+            "On `RecvError::Lagged` the client has lost announcements: send it a fresh `presence` — users \
+             *and* typists — taken under the room's lock together with a fresh receiver.",
+            "The typists in the snapshot must be the room's current ones, the same list a joiner gets.",
+        ],
+        needs: Needs::Address,
+        body: |t| Box::pin(a_client_that_lagged_is_resynced_with_who_is_there_and_who_is_typing(t)),
     },
 ];
 
@@ -486,6 +572,30 @@ async fn typing_reaches_the_others_but_not_the_typist(t: Target) -> Result<(), F
     Ok(())
 }
 
+async fn a_joiner_is_told_who_is_typing(t: Target) -> Result<(), Failure> {
+    let tr = Transcript::new();
+    let board = t.board(1);
+    let mut alice = enter(&t, &tr, &board, "Alice", &["Alice"]).await?;
+    let mut bob = enter(&t, &tr, &board, "Bob", &["Alice", "Bob"]).await?;
+    alice.expect_json(&joined(&board, "Bob"), "Bob joined").await?;
+    alice.send_json(&typing_request("task-3")).await?;
+    bob.expect_json(&typing("Alice", "task-3"), "Alice is typing on task-3").await?;
+    bob.send_json(&typing_request("task-1")).await?;
+    alice.expect_json(&typing("Bob", "task-1"), "Bob is typing on task-1").await?;
+    bob.send_json(&typing_stopped_request("task-1")).await?;
+    alice.expect_json(&typing_stopped("Bob", "task-1"), "Bob stopped typing on task-1").await?;
+    let mut carol = WsClient::connect(&t, &tr, "carol").await?;
+    carol.send_json(&join(&board, "Carol")).await?;
+    carol
+        .expect_json(
+            &presence_typing(&board, &["Alice", "Bob", "Carol"], &[("Alice", "task-3")]),
+            "Carol joins: the snapshot lists who is there and who is typing now — Alice on task-3; Bob \
+             stopped",
+        )
+        .await?;
+    Ok(())
+}
+
 async fn typing_stopped_reaches_the_others_when_asked(t: Target) -> Result<(), Failure> {
     let tr = Transcript::new();
     let board = t.board(1);
@@ -558,19 +668,10 @@ async fn a_refreshed_typing_indicator_lasts_a_ttl_from_the_last_refresh(t: Targe
             (refreshed - first).as_millis(),
             ttl.as_millis()
         );
-        loop {
-            let message = bob.next_json(&why).await?;
-            // Telling Bob again that Alice is typing is allowed, if wasteful.
-            if json_matches(&typing("Alice", task), &message) {
-                continue;
-            }
-            if !json_matches(&typing_stopped("Alice", task), &message) {
-                return Err(bob
-                    .fail("the next message is not the one expected", why)
-                    .got(message.to_string()));
-            }
-            break;
-        }
+        // A refresh only keeps the indicator alive: Bob already knows Alice
+        // is typing, so the next thing he hears is that she stopped.
+        let why = format!("{why}; a refresh is not forwarded, so the next message is typing_stopped");
+        bob.expect_json(&typing_stopped("Alice", task), &why).await?;
         let after_refresh = refreshed.elapsed();
         if after_refresh < ttl * 9 / 10 {
             return Err(bob
@@ -707,6 +808,26 @@ async fn a_silent_client_is_dropped_after_the_idle_timeout(t: Target) -> Result<
     expect_no_ghost(&t, &tr, &board, &mut alice, "Alice", "Bob").await
 }
 
+async fn a_ping_message_gets_a_pong_to_that_client_only(t: Target) -> Result<(), Failure> {
+    let tr = Transcript::new();
+    let board = t.board(1);
+    let mut alice = WsClient::connect(&t, &tr, "alice").await?;
+    alice.send_json(&ping()).await?;
+    alice.expect_json(&json!({"type": "pong"}), "a ping before join is answered too").await?;
+    alice.send_json(&join(&board, "Alice")).await?;
+    alice.expect_json(&presence(&board, &["Alice"]), "Alice joins").await?;
+    let mut bob = enter(&t, &tr, &board, "Bob", &["Alice", "Bob"]).await?;
+    alice.expect_json(&joined(&board, "Bob"), "Bob joined").await?;
+    alice.send_json(&ping()).await?;
+    alice.expect_json(&json!({"type": "pong"}), "Alice's ping is answered to Alice").await?;
+    // The marker: Alice types. Bob's next message must be about that; a pong
+    // meant for Alice would come first.
+    alice.send_json(&typing_request("task-1")).await?;
+    bob.expect_json(&typing("Alice", "task-1"), "Alice is typing. The pong was Alice's; Bob never gets it")
+        .await?;
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------
 // Stage 6: bad input
 
@@ -825,6 +946,99 @@ async fn a_message_over_max_message_bytes_is_refused(t: Target) -> Result<(), Fa
     .await
 }
 
+async fn a_failed_connection_never_gets_a_close_frame_without_a_code(t: Target) -> Result<(), Failure> {
+    // How a failed connection is let go can be a race between two tasks, so
+    // one connection proves little: twenty fail at once, and every one of
+    // them must end as the contract says.
+    const CONNECTIONS: usize = 20;
+    let max = tunables(&t).max_message_bytes;
+    let tr = Transcript::new();
+    let too_big = format!("{}{}", typing_request("task-3"), " ".repeat(max));
+    let outcomes = join_all((0..CONNECTIONS).map(|n| {
+        let (t, tr, too_big) = (&t, &tr, &too_big);
+        async move {
+            // A board each: nothing but the close can come after the snapshot.
+            let (user, board) = (format!("user-{n:02}"), t.board(n as u32 + 1));
+            let mut client = WsClient::connect(t, tr, &user).await?;
+            client.send_json(&join(&board, &user)).await?;
+            client.next_json("the snapshot").await?;
+            client.send_text(too_big.clone()).await?;
+            client
+                .expect_close_or_tcp_closed(
+                    1009,
+                    &format!(
+                        "{user}'s message was over MAX_MESSAGE_BYTES ({max} bytes): the connection has \
+                         failed — close 1009, or TCP closed, never a close frame without a code"
+                    ),
+                )
+                .await
+        }
+    }))
+    .await;
+    outcomes.into_iter().collect()
+}
+
+/// Sends `GET /ws` (or `method`) with `headers`.
+async fn handshake(
+    t: &Target,
+    method: &str,
+    headers: &[(&str, &str)],
+) -> Result<crate::http::Exchange, Failure> {
+    let mut request = t.request(method, crate::ws::WS_PATH);
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    request.send().await
+}
+
+/// Requires a 426 naming the protocol (`Upgrade: websocket`) and the version.
+fn expect_426(exchange: &crate::http::Exchange, expected: &str) -> Result<(), Failure> {
+    exchange.expect_status(426, expected)?;
+    let upgrade = exchange.header("upgrade").unwrap_or_default();
+    if !upgrade.split(',').any(|p| p.trim().eq_ignore_ascii_case("websocket")) {
+        let got =
+            if upgrade.is_empty() { "no Upgrade header".to_owned() } else { format!("Upgrade: {upgrade}") };
+        return Err(
+            exchange.fail(format!("the 426 has {got}: a 426 MUST name the protocol to upgrade to"), expected)
+        );
+    }
+    match exchange.header("sec-websocket-version") {
+        Some(versions) if versions.split(',').any(|v| v.trim() == "13") => Ok(()),
+        Some(versions) => Err(exchange.fail(format!("the 426 names version {versions:?}, not 13"), expected)),
+        None => Err(exchange.fail("the 426 has no Sec-WebSocket-Version header", expected)),
+    }
+}
+
+async fn a_plain_get_is_426_with_upgrade_websocket(t: Target) -> Result<(), Failure> {
+    let expected = "426 Upgrade Required with Upgrade: websocket and Sec-WebSocket-Version: 13 — RFC 9110 \
+                    §15.5.22: a server that sends 426 MUST send Upgrade, naming the protocol to switch to";
+    expect_426(&handshake(&t, "GET", &[]).await?, expected)?;
+    let not_websocket = [("Upgrade", "h2c"), ("Connection", "Upgrade")];
+    expect_426(&handshake(&t, "GET", &not_websocket).await?, expected)
+}
+
+async fn head_is_405_with_allow_get(t: Target) -> Result<(), Failure> {
+    let exchange = handshake(
+        &t,
+        "HEAD",
+        &[
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+            ("Sec-WebSocket-Version", "13"),
+        ],
+    )
+    .await?;
+    let expected = "405 Method Not Allowed with Allow: GET — RFC 6455 §4.1: the handshake is a GET; RFC 9110 \
+                    §15.5.6: a 405 MUST list the allowed methods in Allow";
+    exchange.expect_status(405, expected)?;
+    match exchange.header("allow") {
+        Some(allow) if allow.split(',').any(|m| m.trim() == "GET") => Ok(()),
+        Some(allow) => Err(exchange.fail(format!("the 405 allows {allow:?}, not GET"), expected)),
+        None => Err(exchange.fail("the 405 has no Allow header", expected)),
+    }
+}
+
 async fn a_handshake_with_version_8_is_426_with_version_13(t: Target) -> Result<(), Failure> {
     let exchange = t
         .request("GET", crate::ws::WS_PATH)
@@ -834,14 +1048,10 @@ async fn a_handshake_with_version_8_is_426_with_version_13(t: Target) -> Result<
         .header("Sec-WebSocket-Version", "8")
         .send()
         .await?;
-    let expected = "426 Upgrade Required with Sec-WebSocket-Version: 13 — RFC 6455 §4.2.2: a server that \
-                    does not speak the client's version answers with the versions it does speak";
-    exchange.expect_status(426, expected)?;
-    match exchange.header("sec-websocket-version") {
-        Some(versions) if versions.split(',').any(|v| v.trim() == "13") => Ok(()),
-        Some(versions) => Err(exchange.fail(format!("the 426 names version {versions:?}, not 13"), expected)),
-        None => Err(exchange.fail("the 426 has no Sec-WebSocket-Version header", expected)),
-    }
+    let expected = "426 Upgrade Required with Upgrade: websocket and Sec-WebSocket-Version: 13 — RFC 6455 \
+                    §4.2.2: a server that does not speak the client's version answers with the versions it \
+                    does speak";
+    expect_426(&exchange, expected)
 }
 
 // ---------------------------------------------------------------------------
@@ -953,12 +1163,157 @@ async fn a_client_that_stops_reading_does_not_delay_the_others(t: Target) -> Res
             message = olivia.next_json(&why).await?;
         }
         if !json_matches(wanted, &message) {
-            return Err(olivia
-                .fail("the next message is not the one expected", why)
-                .got(message.to_string()));
+            return Err(olivia.wrong_message(&message, &format!("{wanted}\n({why})")));
         }
     }
     Ok(())
+}
+
+async fn a_client_that_lagged_is_resynced_with_who_is_there_and_who_is_typing(
+    t: Target,
+) -> Result<(), Failure> {
+    let tr = Transcript::new();
+    // Typists stay typing only while refreshed. On a machine so busy that a
+    // refresh came too late to keep one alive, try again on a fresh board.
+    for attempt in 1..=3 {
+        if let Some(outcome) = lagged_and_resynced(&t, &tr, &t.board(attempt)).await {
+            return outcome;
+        }
+    }
+    Err(Failure::new("this machine is too busy to keep a typist typing: three attempts refreshed too late")
+        .sent(tr.render()))
+}
+
+/// One attempt: `None` when a refresh came too late to tell.
+async fn lagged_and_resynced(t: &Target, tr: &Transcript, board: &str) -> Option<Result<(), Failure>> {
+    let tunables = tunables(t);
+    let ttl = Duration::from_millis(tunables.typing_ttl_ms);
+    let setup = async {
+        let everyone = ["Olivia", "Sam", "Tom", "Uma"];
+        let mut olivia = enter(t, tr, board, "Olivia", &everyone[..1]).await?;
+        let options = ConnectOptions { recv_buffer: Some(4096) };
+        let mut sam = WsClient::connect_with(t, tr, "sam", options).await?;
+        sam.send_json(&join(board, "Sam")).await?;
+        sam.expect_json(&presence(board, &everyone[..2]), "Sam joins").await?;
+        let tom = enter(t, tr, board, "Tom", &everyone[..3]).await?;
+        let mut uma = enter(t, tr, board, "Uma", &everyone).await?;
+        for user in ["Tom", "Uma"] {
+            sam.expect_json(&joined(board, user), &format!("{user} joined")).await?;
+        }
+        uma.send_json(&typing_request("task-u")).await?;
+        sam.expect_json(&typing("Uma", "task-u"), "Uma is typing on task-u").await?;
+        olivia.send_json(&typing_request("task-o")).await?;
+        sam.expect_json(&typing("Olivia", "task-o"), "Olivia is typing on task-o").await?;
+        Ok::<_, Failure>((olivia, sam, tom, uma))
+    };
+    let (mut olivia, mut sam, mut tom, mut uma) = match setup.await {
+        Ok(clients) => clients,
+        Err(failure) => return Some(Err(failure)),
+    };
+
+    // Uma keeps typing on task-u, refreshing a few times per TTL, until the
+    // check is over. Refreshes are not forwarded.
+    let (over, mut done) = watch::channel(false);
+    // A task of its own, so that the check's own work never holds it up.
+    let refresher = tokio::spawn(async move {
+        let mut every = tokio::time::interval(ttl / 4);
+        let (mut last, mut slowest) = (Instant::now(), Duration::ZERO);
+        loop {
+            tokio::select! {
+                biased;
+                _ = done.changed() => return Ok((uma, slowest)),
+                _ = every.tick() => {
+                    uma.send_json(&typing_request("task-u")).await?;
+                    slowest = slowest.max(last.elapsed());
+                    last = Instant::now();
+                }
+            }
+        }
+    });
+    let check = async {
+        // Sam stops reading. Tom types on many tasks with long ids, far more
+        // than the socket buffers hold, so Sam's announcements pile up until
+        // his room receiver lags; two thirds of the way through, Olivia
+        // stops typing. Sam will never hear of that stop: it is lost.
+        let pong_every = tunables.heartbeat_ms.min(tunables.idle_timeout_ms / 3).max(1);
+        sam.stall(Duration::from_millis(pong_every));
+        let id_bytes = (tunables.max_message_bytes / 2).min(32 * 1024);
+        let rounds = (12 * 1024 * 1024) / (2 * id_bytes);
+        let mut last_task = String::new();
+        for n in 0..rounds {
+            last_task = format!("task-{n}-{}", "x".repeat(id_bytes));
+            tom.send_json(&typing_request(&last_task)).await?;
+            tom.send_json(&typing_stopped_request(&last_task)).await?;
+            match n.cmp(&(rounds * 2 / 3)) {
+                std::cmp::Ordering::Less => olivia.send_json(&typing_request("task-o")).await?,
+                std::cmp::Ordering::Equal => olivia.send_json(&typing_stopped_request("task-o")).await?,
+                std::cmp::Ordering::Greater => {}
+            }
+        }
+        // Settled: the server has handled Olivia's stop and Tom's last task.
+        let stopped = typing_stopped("Olivia", "task-o");
+        while !json_matches(&stopped, &tom.next_json(&format!("{stopped} (Olivia stopped)")).await?) {}
+        let last = typing_stopped("Tom", &last_task);
+        let expected = format!("{last} (Tom's last message)");
+        loop {
+            // Only the last task's messages are worth parsing: 12 MiB of JSON
+            // would keep this thread busy for a while in a debug build.
+            match olivia.next(&expected).await? {
+                Incoming::Text(text) if text.contains(&last_task) => {
+                    if serde_json::from_str::<Value>(&text).is_ok_and(|message| json_matches(&last, &message))
+                    {
+                        break;
+                    }
+                }
+                Incoming::Text(_) => {}
+                other => return Err(olivia.fail("the connection ended", expected).got(other.describe())),
+            }
+        }
+
+        // Sam reads again. He must get a fresh presence: who is there, and
+        // who is typing now — Uma, and no longer Olivia.
+        sam.resume();
+        let truth = presence_typing(board, &["Olivia", "Sam", "Tom", "Uma"], &[("Uma", "task-u")]);
+        let expected = format!(
+            "{truth}\n(Sam fell so far behind that announcements were lost, Olivia's typing_stopped among \
+             them: the server sends him a fresh presence — who is there and who is typing now)"
+        );
+        let mut seen = Vec::new();
+        loop {
+            let message = sam.next_json(&expected).await.map_err(|failure| Failure {
+                headline: format!(
+                    "sam lagged but never got a fresh presence listing who is typing now (presences since: \
+                     {}): Olivia stays typing on his screen, a ghost",
+                    if seen.is_empty() { "none".to_owned() } else { seen.join(", ") }
+                ),
+                ..failure
+            })?;
+            if message["type"] == "presence" {
+                if message.get("typing").is_none() {
+                    return Err(sam.wrong_message(&message, &expected));
+                }
+                if json_matches(&truth, &message) {
+                    return Ok(());
+                }
+                seen.push(message["typing"].to_string());
+            }
+        }
+    };
+    let check = async {
+        let outcome = check.await;
+        let _ = over.send(true);
+        outcome
+    };
+    let outcome = check.await;
+    let refreshed = match refresher.await {
+        Ok(refreshed) => refreshed,
+        Err(panic) => Err(Failure::new(format!("uma's refresher failed: {panic}"))),
+    };
+    match (refreshed, outcome) {
+        (Err(failure), _) | (_, Err(failure)) => Some(Err(failure)),
+        (Ok((_uma, slowest)), Ok(())) if slowest > ttl / 2 => None,
+        (Ok(_), Ok(())) => Some(Ok(())),
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -980,8 +1335,20 @@ pub(crate) fn typing_stopped_request(task: &str) -> Value {
     json!({"type": "typing_stopped", "taskId": task})
 }
 
+/// The snapshot of a board where nobody is typing.
 pub(crate) fn presence(board: &str, users: &[&str]) -> Value {
-    json!({"type": "presence", "boardId": board, "users": users})
+    presence_typing(board, users, &[])
+}
+
+/// The snapshot of a board: `users`, and `typing` as (user, task) pairs.
+pub(crate) fn presence_typing(board: &str, users: &[&str], typing: &[(&str, &str)]) -> Value {
+    let typing: Vec<Value> =
+        typing.iter().map(|(user, task)| json!({"user": user, "taskId": task})).collect();
+    json!({"type": "presence", "boardId": board, "users": users, "typing": typing})
+}
+
+pub(crate) fn ping() -> Value {
+    json!({"type": "ping"})
 }
 
 pub(crate) fn joined(board: &str, user: &str) -> Value {
@@ -1024,7 +1391,10 @@ pub(crate) async fn enter_as(
 ) -> Result<WsClient, Failure> {
     let mut client = WsClient::connect(t, tr, label).await?;
     client.send_json(&join(board, user)).await?;
-    let why = format!("{user} joins {board}: the snapshot lists everyone on it, {user} included, sorted");
+    let why = format!(
+        "{user} joins {board}: the snapshot lists everyone on it, {user} included, sorted, and who is \
+         typing (nobody)"
+    );
     client.expect_json(&presence(board, users), &why).await?;
     Ok(client)
 }
@@ -1054,11 +1424,7 @@ async fn expect_in_any_order(client: &mut WsClient, mut want: Vec<Value>, why: &
             Some(found) => {
                 want.remove(found);
             }
-            None => {
-                return Err(client
-                    .fail("the next message is not the one expected", expected)
-                    .got(message.to_string()));
-            }
+            None => return Err(client.wrong_message(&message, &expected)),
         }
     }
     Ok(())

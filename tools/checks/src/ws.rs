@@ -55,11 +55,11 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{FutureExt, SinkExt, StreamExt};
+use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpSocket, TcpStream};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, timeout, timeout_at};
 use tokio_tungstenite::WebSocketStream;
@@ -71,10 +71,10 @@ use crate::http::ANSWER_TIMEOUT;
 use crate::{Failure, Target};
 
 /// Transcript lines kept; older ones are summarised as a count.
-const KEPT_LINES: usize = 60;
+const KEPT_LINES: usize = 20;
 
 /// A frame's text is cut short after this many characters in a transcript.
-const SHOWN_CHARS: usize = 160;
+const SHOWN_CHARS: usize = 120;
 
 /// The path every chapter serves its WebSocket on.
 pub const WS_PATH: &str = "/ws";
@@ -209,6 +209,11 @@ fn describe_outgoing(message: &Message) -> String {
     }
 }
 
+/// `expected` (a wanted message, then why on the next line) as one line.
+fn one_line(expected: &str) -> String {
+    expected.lines().map(str::trim).filter(|line| !line.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
 fn shorten(text: &str) -> String {
     if text.chars().count() <= SHOWN_CHARS {
         return text.to_owned();
@@ -238,8 +243,9 @@ pub struct WsClient {
     sink: Arc<tokio::sync::Mutex<SplitSink<Socket, Message>>>,
     inbox: mpsc::UnboundedReceiver<Incoming>,
     muted: Arc<AtomicBool>,
-    /// Tells the reader to stop reading (see [`WsClient::stall`]).
-    pause: Option<oneshot::Sender<()>>,
+    /// Tells the reader to stop reading, or to read again (see
+    /// [`WsClient::stall`] and [`WsClient::resume`]).
+    pause: watch::Sender<bool>,
     reader: JoinHandle<()>,
     keepalive: Option<JoinHandle<()>>,
 }
@@ -289,7 +295,7 @@ impl WsClient {
         // (and answering pings) starts the moment the socket is open — not
         // when the check next gets round to this client.
         let (deliver, inbox) = mpsc::unbounded_channel();
-        let (pause, paused) = oneshot::channel();
+        let (pause, paused) = watch::channel(false);
         let (opened, open) = oneshot::channel();
         let reader = tokio::spawn({
             let (url, transcript, name) = (url.clone(), transcript.clone(), name.to_owned());
@@ -343,7 +349,7 @@ impl WsClient {
             sink: Arc::new(tokio::sync::Mutex::new(sink)),
             inbox,
             muted,
-            pause: Some(pause),
+            pause,
             reader,
             keepalive: None,
         })
@@ -436,9 +442,7 @@ impl WsClient {
             &self.name,
             format!("✕ stops reading; sends a pong every {} ms to stay alive", pong_every.as_millis()),
         );
-        if let Some(pause) = self.pause.take() {
-            let _ = pause.send(());
-        }
+        self.pause.send_replace(true);
         let sink = Arc::clone(&self.sink);
         self.keepalive = Some(tokio::spawn(async move {
             let mut every = tokio::time::interval(pong_every);
@@ -450,6 +454,15 @@ impl WsClient {
                 }
             }
         }));
+    }
+
+    /// Reads again after [`WsClient::stall`]: what piled up arrives, in order.
+    pub fn resume(&mut self) {
+        self.transcript.note(&self.name, "✓ reads again");
+        if let Some(keepalive) = self.keepalive.take() {
+            keepalive.abort();
+        }
+        self.pause.send_replace(false);
     }
 
     // -- receiving ---------------------------------------------------------
@@ -501,11 +514,7 @@ impl WsClient {
     pub async fn expect_json(&mut self, want: &Value, why: &str) -> Result<Value, Failure> {
         let expected = format!("{want}\n({why})");
         let got = self.next_json(&expected).await?;
-        if json_matches(want, &got) {
-            Ok(got)
-        } else {
-            Err(self.fail("the next message is not the one expected", expected).got(got.to_string()))
-        }
+        if json_matches(want, &got) { Ok(got) } else { Err(self.wrong_message(&got, &expected)) }
     }
 
     /// Requires the next frame other than a pong to be a ping (pongs are the
@@ -551,13 +560,23 @@ impl WsClient {
         }
     }
 
+    /// The failure for a message that is not the one expected. Its first
+    /// line says what came, and what should have: `expected` is the wanted
+    /// message and, after it, why — the behaviour the server got wrong.
+    pub fn wrong_message(&self, got: &Value, expected: &str) -> Failure {
+        let headline = format!("got {} instead of {}", shorten(&got.to_string()), one_line(expected));
+        self.fail(headline, expected).got(got.to_string())
+    }
+
     fn unexpected(&self, got: &Incoming, expected: &str) -> Failure {
-        let headline = match got {
-            Incoming::Ended(how) => format!("the connection ended: {how}"),
-            Incoming::Close(_) => "the server closed the connection".to_owned(),
-            _ => "the next message is not the one expected".to_owned(),
+        let came = match got {
+            Incoming::Ended(how) => format!("the connection ended ({how})"),
+            Incoming::Close(_) => format!("the server closed the connection ({})", got.describe()),
+            Incoming::Text(text) => format!("got {}", shorten(text)),
+            other => format!("got {}", other.describe()),
         };
-        let failure = self.fail(headline, expected).got(got.describe());
+        let failure =
+            self.fail(format!("{came} instead of {}", one_line(expected)), expected).got(got.describe());
         Failure { no_answer: matches!(got, Incoming::Ended(_)), ..failure }
     }
 
@@ -591,24 +610,24 @@ async fn open_tcp(addr: SocketAddr, options: ConnectOptions) -> io::Result<TcpSt
 }
 
 /// Reads everything the server sends into the inbox, until the connection
-/// ends or the client pauses.
+/// ends, pausing while the client is stalled.
 async fn read(
     mut stream: SplitStream<Socket>,
     deliver: mpsc::UnboundedSender<Incoming>,
-    paused: oneshot::Receiver<()>,
+    mut paused: watch::Receiver<bool>,
     transcript: Transcript,
     name: String,
 ) {
     let show_pings = transcript.shows_pings();
-    // Fused: once the client is gone (the sender dropped) it stays pending.
-    let mut paused = paused.fuse();
     loop {
         let next = tokio::select! {
             biased;
-            Ok(()) = &mut paused => {
-                // Keep the socket open, read nothing, until the client is dropped.
-                std::future::pending::<()>().await;
-                return;
+            Ok(()) = paused.changed() => {
+                // Stalled: read nothing until resumed (or the client is dropped).
+                if paused.wait_for(|paused| !*paused).await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+                continue;
             }
             next = stream.next() => next,
         };

@@ -21,15 +21,17 @@
 //!    in both;
 //! 5. Bob typing a comment on it shows "Bob is typing…" on that card in
 //!    Alice's tab, which goes away by itself once `TYPING_TTL_MS` has passed;
-//! 6. closing Bob's tab takes him off Alice's list;
-//! 7. the server restarts: Alice's tab says it is reconnecting, then shows
+//! 6. a `presence` message (what a tab that fell behind gets) replaces the
+//!    typists the tab shows: one it does not list goes away;
+//! 7. closing Bob's tab takes him off Alice's list;
+//! 8. the server restarts: Alice's tab says it is reconnecting, then shows
 //!    the board again — the new server's, through `reset` and a snapshot —
 //!    and works;
-//! 8. no JavaScript errors, other than the browser reporting the failed
+//! 9. no JavaScript errors, other than the browser reporting the failed
 //!    connections while the server was down;
-//! 9. the book, built and served on loopback: the WebSocket panel of
-//!    chapter 6 connects to the server, sends a join and shows the presence
-//!    reply; with the server stopped, it says that no server answered.
+//! 10. the book, built and served on loopback: the WebSocket panel of
+//!     chapter 6 connects to the server, sends a join and shows the presence
+//!     reply; with the server stopped, it says that no server answered.
 //!
 //! Screenshots go to `.ci/artifacts/screenshots/board-e2e/`.
 
@@ -228,6 +230,35 @@ async fn scenario(tabs: &mut Tabs, server: &mut BoardServer, root: &Path) -> Res
         focused == json!(true),
         "Bob's comment field lost its focus: the indicator may have stopped on blur"
     );
+
+    step("a presence is the whole truth: applying one clears the typists it does not list");
+    bob.type_into(r#".card[data-id="task-1"] .comment"#, ", really").await?;
+    wait(alice, "Alice", "\"Bob is typing…\" on task-1 again", typing).await?;
+    // What the server sends a tab that fell behind: here, Bob typing on
+    // task-2 and no longer on task-1 (the typing_stopped the tab missed).
+    let resync = json!({"type": "presence", "boardId": "board-1", "users": ["Alice", "Bob"],
+                        "typing": [{"user": "Bob", "taskId": "task-2"}]});
+    let applied = alice
+        .eval(
+            r#"const line = (id) => { const l = document.querySelector(`.card[data-id="${id}"] .typing`); return l.hidden ? '' : l.textContent; };
+               const before = line('task-1');
+               return import('/board.js').then((page) => {
+                 page.onMessage(arguments[0]);
+                 return [before, line('task-1'), line('task-2')];
+               });"#,
+            vec![resync],
+        )
+        .await?;
+    ensure!(
+        applied == json!(["Bob is typing…", "", "Bob is typing…"]),
+        "Alice's cards (task-1 before, task-1 after, task-2 after) read {applied}: applying presence must \
+         clear the typists it does not list, and show the ones it does"
+    );
+    wait(alice, "Alice", "Alice and Bob still online", &format!("return {ONLINE} === 'Alice,Bob'")).await?;
+    let clear = json!({"type": "presence", "boardId": "board-1", "users": ["Alice", "Bob"], "typing": []});
+    alice
+        .eval("return import('/board.js').then((page) => page.onMessage(arguments[0]))", vec![clear])
+        .await?;
 
     step("no JavaScript errors in Bob's tab; closing it takes Bob off Alice's list");
     expect_no_errors(bob, "Bob", |_| false).await?;
