@@ -400,7 +400,28 @@ fn logs() -> String {
 struct Started {
     dial: Dial,
     task: JoinHandle<io::Result<()>>,
-    _files: Option<tempfile::TempDir>,
+    _files: Option<TempFolder>,
+}
+
+/// A folder of the check's own under the system's temporary folder,
+/// removed when the check is done. (Not the `tempfile` crate: it would add
+/// crates to chapter 1's first build, which compiles this one too.)
+struct TempFolder(PathBuf);
+
+impl TempFolder {
+    fn new() -> io::Result<Self> {
+        static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("course-ch07-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&path)?;
+        Ok(TempFolder(path))
+    }
+}
+
+impl Drop for TempFolder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 impl Started {
@@ -445,8 +466,8 @@ async fn start(t: &Target, vars: Vars) -> Result<Started, Failure> {
 async fn start_tls(t: &Target, vars: Vars) -> Result<Started, Failure> {
     let kit = *t.local::<TlsKit>()?;
     let pki = (kit.issue)().map_err(|e| Failure::new(format!("could not make a test certificate: {e}")))?;
-    let dir = tempfile::tempdir().map_err(|e| Failure::new(format!("no temporary folder: {e}")))?;
-    let (cert, key): (PathBuf, PathBuf) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let dir = TempFolder::new().map_err(|e| Failure::new(format!("no temporary folder: {e}")))?;
+    let (cert, key) = (dir.0.join("cert.pem"), dir.0.join("key.pem"));
     for (path, pem) in [(&cert, &pki.cert_pem), (&key, &pki.key_pem)] {
         std::fs::write(path, pem).map_err(|e| Failure::new(format!("could not write {path:?}: {e}")))?;
     }
