@@ -10,6 +10,13 @@
 // - commands go over HTTP (fetch) by default, or over the WebSocket if you
 //   pick that in the bar at the top.
 //
+// Chapter 7: the server wants to know who is asking. The page signs in
+// first (POST /session sets an HttpOnly session cookie, which the
+// EventSource, the WebSocket and fetch then send by themselves), and signs
+// in again when a channel is refused: a session that expired, or a server
+// that restarted and forgot it. A refused EventSource gives up for good,
+// so the page has to start it again itself.
+//
 // Both connections come back by themselves after the server restarts: the
 // EventSource with its Last-Event-ID (the server answers with a replay, or
 // with `reset` and a fresh snapshot), the WebSocket by joining again.
@@ -79,6 +86,24 @@ function askWhoAndWhere() {
   (me ? form.elements.board : form.elements.user).focus();
 }
 
+// ANCHOR: sign_in
+/** Chapter 7: asks the server for a session cookie as `me`. */
+async function signIn() {
+  const response = await fetch('/session', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ user: me }),
+  });
+  if (!response.ok) throw new Error(`signing in failed: ${response.status}`);
+}
+
+/** Signs in, then calls `then` — also when signing in failed, so that the
+ *  channel's own retrying carries on. */
+function signInAgain(then) {
+  signIn().catch(() => {}).finally(then);
+}
+// ANCHOR_END: sign_in
+
 function start() {
   document.title = `${boardId} · Task board`;
   $('#board-name').textContent = boardId;
@@ -129,8 +154,9 @@ function openUpdates() {
     setChannel('sse', 'connecting');
     // CONNECTING: the browser is already retrying. CLOSED: it gave up for
     // good (an answer that was not 200 text/event-stream), so start over.
+    // Chapter 7: a 401 is one of those answers — sign in again first.
     if (source.readyState === EventSource.CLOSED && !leaving) {
-      setTimeout(openUpdates, reconnectDelay(attempt++));
+      setTimeout(() => signInAgain(openUpdates), reconnectDelay(attempt++));
     }
   });
 }
@@ -144,7 +170,11 @@ function openPresence() {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   const ws = new WebSocket(`${scheme}//${location.host}/ws`);
   socket = ws;
-  ws.addEventListener('open', () => send({ type: 'join', boardId, user: me }));
+  let opened = false;
+  ws.addEventListener('open', () => {
+    opened = true;
+    send({ type: 'join', boardId, user: me });
+  });
   ws.addEventListener('message', (event) => onMessage(JSON.parse(event.data)));
   ws.addEventListener('close', () => {
     socket = null;
@@ -158,7 +188,10 @@ function openPresence() {
       settle(requestId, 'the connection closed before the server answered');
     }
     typingOn = null;
-    if (!leaving) setTimeout(openPresence, reconnectDelay(socketAttempts++));
+    // Chapter 7: a socket that never opened may have been refused (401):
+    // a script can't see the status, so sign in again before the next try.
+    const reopen = opened ? openPresence : () => signInAgain(openPresence);
+    if (!leaving) setTimeout(reopen, reconnectDelay(socketAttempts++));
   });
 }
 // ANCHOR_END: presence
@@ -277,7 +310,7 @@ function deleteTask(id) {
 
 const tasksPath = () => `/boards/${encodeURIComponent(boardId)}/tasks`;
 
-async function http(method, path, body) {
+async function http(method, path, body, retried = false) {
   const init = { method };
   if (body !== undefined) {
     init.headers = { 'Content-Type': 'application/json' };
@@ -288,6 +321,11 @@ async function http(method, path, body) {
     response = await fetch(path, init);
   } catch {
     throw new Error('the server cannot be reached');
+  }
+  // Chapter 7: the session expired or was forgotten: sign in, try once more.
+  if (response.status === 401 && !retried) {
+    await signIn().catch(() => {});
+    return http(method, path, body, true);
   }
   if (!response.ok) {
     let message = `${response.status} ${response.statusText}`;
@@ -578,7 +616,8 @@ function element(name, attributes = {}, children = []) {
 // -- Start ------------------------------------------------------------------------
 
 if (me && boardId) {
-  start();
+  // Chapter 7: sign in before opening the channels.
+  signInAgain(start);
 } else {
   askWhoAndWhere();
 }
