@@ -34,6 +34,9 @@
 //!   (drop TCP, go silent, stop reading).
 //! - [`chapter05`]: the checks of chapter 5, "Presence with axum WebSockets".
 //! - [`chapter06`]: the checks of chapter 6, "The real-time task board".
+//! - [`dial`]: chapter 7's client — HTTP, event streams and WebSockets over
+//!   plain TCP or TLS (the TLS itself comes from `course-checks-tls`).
+//! - [`chapter07`]: the checks of chapter 7, "Running it in production".
 
 pub mod chapter01;
 pub mod chapter02;
@@ -41,8 +44,10 @@ pub mod chapter03;
 pub mod chapter04;
 pub mod chapter05;
 pub mod chapter06;
+pub mod chapter07;
 pub mod check;
 pub mod descriptors;
+pub mod dial;
 pub mod failure;
 pub mod frames;
 pub mod harness;
@@ -67,6 +72,7 @@ pub const CHAPTERS: &[&Chapter] = &[
     &chapter04::CHAPTER,
     &chapter05::CHAPTER,
     &chapter06::CHAPTER,
+    &chapter07::CHAPTER,
 ];
 
 /// Finds a chapter by number (`1`) or folder slug (`01-http`).

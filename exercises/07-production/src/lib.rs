@@ -1,0 +1,141 @@
+//! # Exercise 7: running it in production
+//!
+//! Chapter 6's task board, to be made fit for the internet, as chapter 7,
+//! "Running it in production", builds it: <../../../book/src/ch07-production.md>
+//! (or `http://localhost:4000/ch07-production.html` when the book is served
+//! locally).
+//!
+//! Everything chapter 6 built works already, and so do the settings
+//! (`config.rs`), the accept loop for plain HTTP (`server.rs`), the access
+//! log (`access.rs`) and the gate that asks for a session (`auth::gate`).
+//! The `todo!()`s and `TODO`s are yours, in the order the checks run:
+//!
+//! 1. TLS: `tls::acceptor` and the TLS arm of `server::accept`.
+//! 2. Origin: `Origins::allows` and `origin::guard`.
+//! 3. Sessions and tickets: the policy `auth::needs`, the handlers
+//!    `sign_in`, `sign_out` and `issue_ticket`, and `join` in
+//!    `connection.rs`, which may only join as the signed-in user.
+//!
+//! ```sh
+//! cargo test -p ex07-production          # every check, stage by stage
+//! cargo test -p ex07-production s2_      # only stage 2
+//! cargo run -p ex07-production           # serve on localhost:3000
+//! ```
+//!
+//! A failing check prints what it sent, what it expected, what came back,
+//! the book section to read and a hint. When it's all green, compare with
+//! `solutions/07-production` (`diff -r exercises/07-production solutions/07-production`).
+
+// The stubs don't use their parameters or imports yet. Delete this line once
+// every `todo!()` is gone, and let the compiler point at anything left unused.
+#![allow(unused_variables, unused_imports, dead_code)]
+
+pub mod access;
+pub mod api;
+pub mod auth;
+pub mod board;
+pub mod commands;
+pub mod config;
+pub mod connection;
+pub mod error;
+pub mod events;
+pub mod feed;
+pub mod origin;
+pub mod page;
+pub mod protocol;
+pub mod rooms;
+pub mod server;
+pub mod tls;
+pub mod typing;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::FromRef;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+
+use crate::auth::Auth;
+use crate::board::Boards;
+pub use crate::config::Config;
+use crate::origin::Origins;
+use crate::rooms::Rooms;
+
+// ANCHOR: state
+/// The one state every channel shares: the boards (tasks and their feeds)
+/// and the rooms (who is on which board).
+///
+/// An HTTP `POST`, a WebSocket `create_task` and an event stream all reach
+/// the *same* `Boards`, so a change made through either door is published
+/// to the same feed, and every tab hears of it. Chapter 1's handlers take
+/// `State<Boards>`; `FromRef` lets axum hand them that part of the state.
+#[derive(Debug, Clone, FromRef)]
+pub struct AppState {
+    pub boards: Boards,
+    pub rooms: Rooms,
+    /// Chapter 7: sessions and tickets.
+    pub auth: Auth,
+    /// Shared, not copied: chapter 7's settings hold lists and paths.
+    #[from_ref(skip)]
+    pub config: Arc<Config>,
+}
+// ANCHOR_END: state
+
+impl AppState {
+    /// Empty boards and rooms.
+    pub fn new(config: Config) -> Self {
+        AppState {
+            boards: Boards::new(config.replay_capacity),
+            rooms: Rooms::default(),
+            auth: Auth::new(&config),
+            config: Arc::new(config),
+        }
+    }
+}
+
+// ANCHOR: app
+/// The routes, ready to serve: the page, the API, the event streams and
+/// the WebSocket, on one router with one state — and, since chapter 7, the
+/// sign-in, behind the gates every request passes.
+pub fn app(config: Config) -> Router {
+    let origins = Origins::new(&config);
+    let state = AppState::new(config);
+    Router::new()
+        // The page (page.rs).
+        .route("/", get(page::index))
+        .route("/board.js", get(page::script))
+        .route("/board.css", get(page::styles))
+        // Commands over HTTP (chapter 1).
+        .route("/boards/{board}/tasks", get(api::list_tasks).post(api::create_task))
+        .route(
+            "/boards/{board}/tasks/{task}",
+            get(api::get_task).patch(api::move_task).delete(api::delete_task),
+        )
+        // Board updates over SSE (chapter 2).
+        .route("/boards/{board}/events", get(events::board_events))
+        // Presence, and task commands, over a WebSocket (chapters 5 and 6).
+        .route("/ws", get(connection::upgrade))
+        // Signing in, and tickets for where a cookie can't go (chapter 7).
+        .route("/session", post(auth::sign_in).delete(auth::sign_out))
+        .route("/tickets", post(auth::issue_ticket))
+        // Every request passes these, outermost (last) first: it is logged
+        // without its query; a page from an unknown origin is refused; CORS
+        // answers the allowed ones; the route's policy asks for a session or
+        // a ticket.
+        .layer(from_fn_with_state(state.auth.clone(), auth::gate))
+        .layer(origin::cors(origins.clone()))
+        .layer(from_fn_with_state(origins, origin::guard))
+        .layer(from_fn(access::log))
+        .with_state(state)
+}
+// ANCHOR_END: app
+
+// ANCHOR: serve
+/// Serves the board on `listener` until the process ends: over TLS when the
+/// config names a certificate and its key, plain HTTP otherwise.
+pub async fn serve(listener: TcpListener, config: Config) -> std::io::Result<()> {
+    let tls = config.tls.as_ref().map(tls::acceptor).transpose().map_err(std::io::Error::other)?;
+    server::accept(listener, app(config), tls).await
+}
+// ANCHOR_END: serve

@@ -1,0 +1,196 @@
+//! Rooms: who is on which board, and one broadcast channel per board.
+//!
+//! Every connection on a board holds a receiver of the board's
+//! `broadcast` channel. Telling the board something is one non-blocking
+//! `send`: it never waits for any member, however slow — a member that falls
+//! too far behind finds out from its own receiver (`RecvError::Lagged`) and
+//! catches up with a fresh snapshot ([`Rooms::resync`]).
+//!
+//! Membership is counted per user, not per connection: Alice with two tabs
+//! open is listed once, `joined` goes out when her first tab joins and
+//! `left` when her last one goes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use axum::extract::ws::Utf8Bytes;
+use tokio::sync::broadcast;
+
+use crate::protocol::ServerMessage;
+
+/// How many events a member may fall behind before its receiver lags. The
+/// channel allocates every slot up front (about 80 bytes each), per board.
+/// Presence events are small and rare, and a member that does fall behind
+/// is resynced with a snapshot, so a short buffer is enough.
+pub const ROOM_CAPACITY: usize = 64;
+
+/// Something a room tells its members.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// The user it is about. Their own connections skip it: nobody is told
+    /// that they joined, or that they are typing.
+    pub about: Arc<str>,
+    /// The message, serialised once for every member. `Utf8Bytes` is
+    /// reference-counted: cloning it for 200 members copies no text.
+    pub text: Utf8Bytes,
+}
+
+/// A connection's place in a room: where it starts from, and what follows.
+#[derive(Debug)]
+pub struct Membership {
+    /// The `presence` snapshot, to send first.
+    pub snapshot: ServerMessage,
+    /// Everything that happens in the room after the snapshot, in order.
+    pub events: broadcast::Receiver<Event>,
+}
+
+/// One board's room.
+#[derive(Debug)]
+struct Room {
+    /// Users and how many connections each has. A `BTreeMap` keeps the
+    /// names sorted, so the snapshot comes out sorted.
+    connections: BTreeMap<String, usize>,
+    events: broadcast::Sender<Event>,
+}
+
+impl Room {
+    fn new() -> Self {
+        Room { connections: BTreeMap::new(), events: broadcast::channel(ROOM_CAPACITY).0 }
+    }
+
+    fn tell(&self, about: &str, message: &ServerMessage) {
+        let event = Event { about: about.into(), text: message.to_json().into() };
+        // An error only means nobody is listening, which is fine.
+        let _ = self.events.send(event);
+    }
+
+    fn membership(&self, board: &str) -> Membership {
+        let users = self.connections.keys().cloned().collect();
+        Membership {
+            snapshot: ServerMessage::Presence { board_id: board.to_owned(), users },
+            events: self.events.subscribe(),
+        }
+    }
+}
+
+/// Every board's room, shared by all connections.
+///
+/// A `std::sync::Mutex`: every critical section is a few map operations and
+/// a non-blocking `send`, never an `.await`. Doing a join's three steps —
+/// count the user, tell the others, take the snapshot and subscribe — under
+/// one lock is what makes the snapshot and the events after it fit
+/// together: no event can fall between them, or be in both.
+#[derive(Debug, Clone, Default)]
+pub struct Rooms {
+    boards: Arc<Mutex<HashMap<String, Room>>>,
+}
+
+impl Rooms {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Room>> {
+        // A panic elsewhere while holding the lock leaves the maps whole
+        // (each step is a single insert or remove), so carry on.
+        self.boards.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    // ANCHOR: join
+    /// Adds a connection of `user` to `board`'s room. The others hear
+    /// `joined` if it is the user's first connection there.
+    pub fn join(&self, board: &str, user: &str) -> Membership {
+        let mut boards = self.lock();
+        let room = boards.entry(board.to_owned()).or_insert_with(Room::new);
+        let connections = room.connections.entry(user.to_owned()).or_default();
+        *connections += 1;
+        if *connections == 1 {
+            room.tell(user, &ServerMessage::Joined { board_id: board.to_owned(), user: user.to_owned() });
+        }
+        room.membership(board)
+    }
+
+    /// Removes a connection of `user` from `board`'s room. The others hear
+    /// `left` if it was the user's last one; an empty room is removed.
+    pub fn leave(&self, board: &str, user: &str) {
+        let mut boards = self.lock();
+        let Some(room) = boards.get_mut(board) else { return };
+        if let Some(connections) = room.connections.get_mut(user) {
+            *connections -= 1;
+            if *connections == 0 {
+                room.connections.remove(user);
+                room.tell(user, &ServerMessage::Left { board_id: board.to_owned(), user: user.to_owned() });
+            }
+        }
+        if room.connections.is_empty() {
+            boards.remove(board);
+        }
+    }
+    // ANCHOR_END: join
+
+    /// A fresh start for a member whose receiver lagged: the current
+    /// snapshot and a new receiver, taken together as in [`Rooms::join`].
+    pub fn resync(&self, board: &str) -> Option<Membership> {
+        self.lock().get(board).map(|room| room.membership(board))
+    }
+
+    /// Tells everyone on `board` but `about`'s own connections.
+    pub fn broadcast(&self, board: &str, about: &str, message: &ServerMessage) {
+        if let Some(room) = self.lock().get(board) {
+            room.tell(about, message);
+        }
+    }
+
+    /// How many rooms exist: every empty one is removed.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether no board has anyone on it.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn users(membership: &Membership) -> Vec<String> {
+        match &membership.snapshot {
+            ServerMessage::Presence { users, .. } => users.clone(),
+            other => panic!("not a snapshot: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_empty_room_is_removed() {
+        let rooms = Rooms::default();
+        let _alice = rooms.join("board-1", "Alice");
+        let _tab = rooms.join("board-1", "Alice");
+        rooms.leave("board-1", "Alice");
+        assert_eq!(rooms.len(), 1, "Alice still has a tab open");
+        assert!(!rooms.is_empty());
+        rooms.leave("board-1", "Alice");
+        assert!(rooms.is_empty(), "nobody is left, so the room goes");
+    }
+
+    #[test]
+    fn leaving_a_board_nobody_joined_changes_nothing() {
+        let rooms = Rooms::default();
+        let bob = rooms.join("board-1", "Bob");
+        rooms.leave("board-1", "Alice");
+        rooms.leave("board-2", "Alice");
+        assert_eq!(rooms.len(), 1);
+        assert_eq!(users(&rooms.resync("board-1").unwrap()), ["Bob"]);
+        drop(bob);
+    }
+
+    #[test]
+    fn a_resync_starts_after_everything_already_sent() {
+        let rooms = Rooms::default();
+        let mut alice = rooms.join("board-1", "Alice");
+        let _bob = rooms.join("board-1", "Bob");
+        let mut fresh = rooms.resync("board-1").unwrap();
+        assert_eq!(users(&fresh), ["Alice", "Bob"]);
+        assert!(fresh.events.try_recv().is_err(), "Bob's join is in the snapshot, not after it");
+        assert_eq!(alice.events.try_recv().unwrap().about.as_ref(), "Bob");
+        assert!(rooms.resync("board-2").is_none());
+    }
+}

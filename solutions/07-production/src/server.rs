@@ -1,0 +1,66 @@
+//! The accept loop: each TCP connection, through TLS when it is configured,
+//! to the router.
+//!
+//! Chapter 6 handed the listener to `axum::serve`. Here the server accepts
+//! connections itself, because this is where production concerns live that
+//! `axum::serve` does not cover: the TLS handshake of each connection.
+//! Every connection gets a task of its own, so a slow handshake holds up
+//! nobody else's.
+
+use std::io;
+use std::time::Duration;
+
+use axum::Router;
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+/// After an accept error that is not about one connection (too many open
+/// files, say), wait this long before accepting again, rather than spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+// ANCHOR: accept
+/// Accepts connections until the process ends. With `tls`, each one must
+/// complete a TLS handshake first; one that fails — a plain-HTTP request to
+/// the TLS port, say — is closed, and only that one.
+pub async fn accept(listener: TcpListener, app: Router, tls: Option<TlsAcceptor>) -> io::Result<()> {
+    loop {
+        let (tcp, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                tracing::warn!("accept failed: {error}");
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+                continue;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        let (app, tls) = (app.clone(), tls.clone());
+        tokio::spawn(async move {
+            match tls {
+                None => serve_connection(tcp, app).await,
+                Some(acceptor) => match acceptor.accept(tcp).await {
+                    Ok(stream) => serve_connection(stream, app).await,
+                    Err(error) => tracing::debug!(%peer, "TLS handshake failed: {error}"),
+                },
+            }
+        });
+    }
+}
+// ANCHOR_END: accept
+
+/// Speaks HTTP/1.1 on one connection, plain or TLS alike, until it closes.
+/// `with_upgrades` lets a request leave HTTP behind: the WebSocket upgrade.
+async fn serve_connection<S>(stream: S, app: Router)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = TowerToHyperService::new(app);
+    let connection = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    if let Err(error) = connection.await {
+        tracing::debug!("connection ended with an error: {error}");
+    }
+}
