@@ -23,7 +23,7 @@ pub struct MoveTask {
 
 /// `GET /boards/{board}/tasks`
 pub async fn list_tasks(State(boards): State<Boards>, Path(board): Path<String>) -> Json<Vec<Task>> {
-    todo!("list_tasks: answer 200 with the board's tasks as a JSON array")
+    todo!("list_tasks: 200 and the board's tasks as a JSON array (\"Listing a board's tasks\")")
 }
 
 /// `POST /boards/{board}/tasks`
@@ -32,9 +32,11 @@ pub async fn create_task(
     Path(board): Path<String>,
     ApiJson(new_task): ApiJson<NewTask>,
 ) -> Result<impl IntoResponse, ApiError> {
-    // `impl IntoResponse` needs one concrete type to infer: replace this
-    // line with your answer, e.g. a (StatusCode, headers, Json) tuple.
-    todo!("create_task: reject a blank title (422), else answer 201 with a Location header and the task");
+    // `impl IntoResponse` needs one concrete type to infer: the line after
+    // this one gives it one until your answer replaces both.
+    todo!(
+        "create_task: 201 Created, the new task's Location and the task; 422 for a blank title (\"Creating a task\")"
+    );
     #[allow(unreachable_code)]
     Ok(StatusCode::CREATED)
 }
@@ -44,7 +46,7 @@ pub async fn get_task(
     State(boards): State<Boards>,
     Path((board, task)): Path<(String, String)>,
 ) -> Result<Json<Task>, ApiError> {
-    todo!("get_task: answer 200 with the task, or ApiError::TaskNotFound (404)")
+    todo!("get_task: 200 and the task, or 404 with a JSON error (\"Reading one task\")")
 }
 
 /// `PATCH /boards/{board}/tasks/{task}` with `{"column": …}`
@@ -53,7 +55,7 @@ pub async fn move_task(
     Path((board, task)): Path<(String, String)>,
     ApiJson(body): ApiJson<MoveTask>,
 ) -> Result<Json<Task>, ApiError> {
-    todo!("move_task: answer 200 with the task in its new column, or 404")
+    todo!("move_task: 200 and the task in its new column, or 404 (\"Moving a task\")")
 }
 
 /// `DELETE /boards/{board}/tasks/{task}`
@@ -61,5 +63,5 @@ pub async fn delete_task(
     State(boards): State<Boards>,
     Path((board, task)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    todo!("delete_task: answer 204 No Content with no body, or 404")
+    todo!("delete_task: 204 No Content with no body, or 404 (\"Deleting a task\")")
 }

@@ -41,27 +41,31 @@ pub struct Boards {
 impl Boards {
     /// The tasks of `board`, oldest first.
     pub fn list(&self, board: &str) -> Vec<Task> {
-        todo!("Boards::list: return the board's tasks, oldest first (none for a board nobody used)")
+        todo!(
+            "Boards::list: the board's tasks, oldest first, and none for a board nobody used (\"Listing a board's tasks\")"
+        )
     }
 
     /// Adds a task to `board`, in `todo`, numbered after the board's last task.
     pub fn create(&self, board: &str, title: String) -> Task {
-        todo!("Boards::create: give the task the board's next number (task-1 first) and store it")
+        todo!(
+            "Boards::create: a new task in todo with the board's next id, task-1 first (\"Creating a task\")"
+        )
     }
 
     /// The task `id` (`"task-7"`) of `board`, if there is one.
     pub fn get(&self, board: &str, id: &str) -> Option<Task> {
-        todo!("Boards::get: find the task by its id on that board")
+        todo!("Boards::get: the task with this id on this board, if there is one (\"Reading one task\")")
     }
 
     /// Moves the task `id` to `column` and returns it as it is now.
     pub fn move_to(&self, board: &str, id: &str, column: Column) -> Option<Task> {
-        todo!("Boards::move_to: change the stored task's column and return it")
+        todo!("Boards::move_to: the stored task, now in `column` (\"Moving a task\")")
     }
 
     /// Deletes the task `id`; returns it if it was there.
     pub fn delete(&self, board: &str, id: &str) -> Option<Task> {
-        todo!("Boards::delete: remove the task and return it")
+        todo!("Boards::delete: the task, removed from the board (\"Deleting a task\")")
     }
 
     /// How many boards the server holds. The checks count them, to prove

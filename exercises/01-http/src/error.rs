@@ -23,13 +23,17 @@ pub enum ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        todo!("ApiError::into_response: answer the error's status with the JSON body {{\"error\": \"…\"}}")
+        todo!(
+            "ApiError::into_response: the error's status and the body {{\"error\": \"…\"}} (\"Reading one task\")"
+        )
     }
 }
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
-        todo!("ApiError::from(JsonRejection): keep the rejection's status() and its body_text()")
+        todo!(
+            "ApiError::from(JsonRejection): an error with axum's status and message for the body it refused (\"Errors the client can act on\")"
+        )
     }
 }
 

@@ -4,11 +4,6 @@
 //! the client stands (a snapshot, a replay, or a reset and a snapshot), then
 //! sends each change as it happens, with a comment whenever the board has
 //! been quiet for `KEEPALIVE_MS`.
-//!
-//! A shape that works (the book's sections follow it): `board_events`
-//! subscribes and hands a [`Subscriber`] to `futures_util::stream::unfold`,
-//! which asks it for one [`Event`] after another; the helpers at the bottom
-//! turn what the feed gives into SSE events.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -41,11 +36,11 @@ pub async fn board_events(
     Path(board): Path<String>,
     headers: HeaderMap,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    // `impl Stream` needs one concrete type to infer: replace these lines
-    // with your answer.
+    // `impl Stream` needs one concrete type to infer: the line after this
+    // one gives it one until your answer replaces both.
     todo!(
-        "board_events: subscribe to the board (state.boards.subscribe) and answer Sse::new(stream): \
-         a retry, then the snapshot, then each live event as it happens"
+        "board_events: 200 and an endless text/event-stream for this board, opening with a retry \
+         and where the client stands (\"Opening the stream\", \"A snapshot first\")"
     );
     #[allow(unreachable_code)]
     Sse::new(stream::empty())
@@ -64,34 +59,41 @@ struct Subscriber {
 
 impl Subscriber {
     fn new(boards: Boards, board: String, subscription: Subscription) -> Self {
-        todo!("Subscriber::new: queue a retry and the opening events, keep the receiver")
+        todo!(
+            "Subscriber::new: a subscriber that will send the retry and the opening first (\"Opening the stream\")"
+        )
     }
 
     /// The next event to send; `None` ends the response.
     async fn next(&mut self) -> Option<Event> {
         todo!(
-            "Subscriber::next: the queued events first, then each event the receiver gets (stage 2); \
-             on RecvError::Lagged, a reset and a fresh snapshot (stage 7)"
+            "Subscriber::next: what is queued, then each change as it happens (\"Pushing board \
+             changes\"), and a subscriber too far behind starts over (\"Slow subscribers and Lagged\")"
         )
     }
 }
 
 /// The events that tell a new subscriber where it stands.
 fn opening(start: Start) -> Vec<Event> {
-    todo!("opening: the snapshot (stage 1); the replayed events, or a reset then the snapshot (stage 6)")
+    todo!(
+        "opening: the events that say where the client stands (\"A snapshot first\", \"Reconnecting \
+         without losing events\")"
+    )
 }
 
 /// `event: task_moved`, `id: 7`, `data: {…}`.
 fn sse_event(event: &FeedEvent) -> Event {
-    todo!("sse_event: an Event with the feed event's name, id and data")
+    todo!("sse_event: the change as an SSE event, with its name, id and data (\"Pushing board changes\")")
 }
 
 /// `event: snapshot`, `id: 7`, `data: {"eventId":7,"tasks":[…]}`.
 fn snapshot_event(snapshot: &Snapshot) -> Event {
-    todo!("snapshot_event: an Event named snapshot, with the snapshot's event id as its id, and its JSON")
+    todo!("snapshot_event: the contract's snapshot event (\"A snapshot first\")")
 }
 
 /// `event: reset`: forget what you know, a snapshot follows.
 fn reset_event(reason: &str) -> Event {
-    todo!("reset_event: an Event named reset; give it data, or the browser never dispatches it")
+    todo!(
+        "reset_event: the contract's reset event, one a browser dispatches (\"Reconnecting without losing events\")"
+    )
 }

@@ -115,21 +115,19 @@ impl Feed {
     /// Numbers `change`, keeps it for replay and sends it to every
     /// subscriber. Never waits: a slow subscriber only falls behind.
     pub fn publish(&mut self, change: &Change) {
-        // TODO (stage 2): give the change the board's next id (1, 2, 3, …),
-        // write its data once (`serde_json::to_string(change)`), and send it
-        // to every subscriber as an `Arc<FeedEvent>`. A send error only
-        // means nobody is subscribed.
+        // TODO: every subscriber gets the change, numbered with the board's
+        // next event id ("Pushing board changes").
         //
-        // TODO (stage 6): keep the last `capacity` events in `recent`.
+        // TODO: the last `capacity` events stay kept for replay
+        // ("Reconnecting without losing events").
     }
 
     /// Starts a subscriber at `tasks` (the board as it is now), or after the
     /// event a reconnecting client names in `Last-Event-ID`.
     pub fn subscribe(&self, tasks: Vec<Task>, last_event_id: Option<&str>) -> Subscription {
         todo!(
-            "Feed::subscribe: a receiver from self.sender.subscribe(), and Start::Snapshot with the \
-             tasks and the last event id (stage 1); with a Last-Event-ID, Start::Replay of the events \
-             after it, or Start::Reset when they are not all kept (stage 6)"
+            "Feed::subscribe: where a new subscriber starts, and every event after that (\"A snapshot \
+             first\", \"Reconnecting without losing events\")"
         )
     }
 

@@ -86,8 +86,8 @@ pub fn router(state: AppState) -> Router {
             get(api::get_task).patch(api::move_task).delete(api::delete_task),
         )
         .route("/boards/{board}/events", get(events::board_events))
-        // TODO (stage 5): let pages from other origins call the API and read
-        // the stream: `.layer(cors())`.
+        // TODO: pages from other origins may call the API and read the
+        // stream ("Reading the stream from another origin").
         .with_state(state)
 }
 
@@ -95,8 +95,8 @@ pub fn router(state: AppState) -> Router {
 /// read the stream.
 fn cors() -> CorsLayer {
     todo!(
-        "cors: a CorsLayer that allows any origin, the methods GET, POST, PATCH and DELETE, and the \
-         request headers Content-Type and Last-Event-ID"
+        "cors: any origin may use the API and the stream, preflights included (\"Reading the stream \
+         from another origin\")"
     )
 }
 

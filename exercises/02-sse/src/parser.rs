@@ -33,10 +33,8 @@ pub struct Event {
 /// An event stream being read, and the buffers the spec keeps between lines.
 #[derive(Debug, Default)]
 pub struct Parser {
-    // TODO: what the parser must remember between calls to `feed`: the
-    // unfinished line, the spec's buffers (data, event type, last event
-    // ID), the reconnection time — and whatever else the tricky line
-    // endings and a BOM turn out to need. A start, all yours to change:
+    // TODO: whatever the parser must remember between calls to `feed`
+    // ("Parsing the stream yourself"). A start, all yours to change:
     /// The bytes of the line received so far.
     line: Vec<u8>,
     data: String,
@@ -54,8 +52,8 @@ impl Parser {
     /// complete, in order. An unfinished line or event waits for more.
     pub fn feed(&mut self, bytes: &[u8]) -> Vec<Event> {
         todo!(
-            "Parser::feed: split the bytes into lines (CR, LF or CR LF, even across calls), then \
-             handle each line as the WHATWG spec says; return the events blank lines dispatch"
+            "Parser::feed: the events these bytes complete, read as the WHATWG standard says, however \
+             the stream is split (\"The event-stream format\", \"Parsing the stream yourself\")"
         )
     }
 

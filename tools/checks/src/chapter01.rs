@@ -129,6 +129,9 @@ const CHECKS: &[Check] = &[
         hints: &[
             "A missing task is `ApiError::TaskNotFound`, whose response is `404` with \
              `{\"error\": \"…\"}`. `GET`, `PATCH` and `DELETE` all answer it.",
+            "`into_response` is one line: a tuple of the status (a `match` on the variant) and \
+             `Json(serde_json::json!({ \"error\": self.to_string() }))`; thiserror's `#[error(..)]` \
+             gives `to_string()`.",
             "An unknown *board* has no tasks either: `task-1` of a board nobody used is 404 too.",
         ],
         needs: Needs::Address,
@@ -176,9 +179,13 @@ const CHECKS: &[Check] = &[
         name: "a_missing_title_is_422_with_a_json_error",
         stage: ERRORS,
         section: ERRORS_SECTION,
-        hints: &["axum's `Json` rejects `{}` for a struct with a `title` field as a `JsonDataError` \
+        hints: &[
+            "axum's `Json` rejects `{}` for a struct with a `title` field as a `JsonDataError` \
              (status 422) with a plain-text body. Map every `JsonRejection` to the contract's JSON \
-             error, keeping its status: see the `ApiJson` extractor."],
+             error, keeping its status: see the `ApiJson` extractor.",
+            "In `From<JsonRejection> for ApiError`, keep `rejection.status()` and \
+             `rejection.body_text()` in `ApiError::BadBody`; `into_response` answers it as JSON.",
+        ],
         needs: Needs::Address,
         body: |t| Box::pin(a_missing_title_is_422_with_a_json_error(t)),
     },
@@ -332,6 +339,13 @@ async fn created_tasks_are_listed_in_creation_order(t: Target) -> Result<(), Fai
         .collect();
     let (exchange, tasks) = list_tasks(&t, &board).await?;
     let expected = format!("the three tasks created, oldest first: {}", Value::Array(expected_tasks.clone()));
+    let same_set = tasks.len() == expected_tasks.len()
+        && expected_tasks.iter().all(|want| tasks.iter().any(|got| same_task(got, want)));
+    if same_set && !tasks.iter().zip(&expected_tasks).all(|(g, w)| same_task(g, w)) {
+        return Err(
+            exchange.fail("the board lists its tasks in another order than they were created", expected)
+        );
+    }
     expect_tasks(&exchange, &tasks, &expected_tasks, &expected)
 }
 
@@ -364,6 +378,7 @@ async fn an_unknown_task_is_404_with_a_json_error(t: Target) -> Result<(), Failu
         t.request("PATCH", unknown.clone()).json(&json!({"column": "done"})),
         t.request("DELETE", unknown.clone()),
         t.request("GET", format!("/boards/{board}/tasks/not-a-task")),
+        t.request("GET", format!("/boards/{board}/tasks/task-x")),
     ] {
         request.send().await?.expect_error(404, expected)?;
     }
@@ -414,7 +429,12 @@ async fn a_moved_task_stays_moved(t: Target) -> Result<(), Failure> {
     let expected = r#"after the PATCH, GET answers the task in "done": {"id":"task-2","title":"Write the API","column":"done"}"#;
     exchange.expect_status(200, expected)?;
     let task = exchange.expect_json(expected)?;
-    expect_task(&exchange, &task, "task-2", "Write the API", "done", expected)?;
+    expect_task(&exchange, &task, "task-2", "Write the API", "done", expected).map_err(|failure| {
+        Failure {
+            headline: format!("the move did not last: after the PATCH, {}", failure.headline),
+            ..failure
+        }
+    })?;
 
     let (exchange, tasks) = list_tasks(&t, &board).await?;
     let want = [
@@ -541,6 +561,11 @@ async fn ids_are_not_reused_after_a_delete(t: Target) -> Result<(), Failure> {
     let expected = "201 Created with task-3: task-2 was deleted, and its id is not given out again";
     exchange.expect_status(201, expected)?;
     let task = exchange.expect_json(expected)?;
+    if task["id"] == "task-2" {
+        return Err(
+            exchange.fail("a deleted task's id was given out again: the new task is task-2", expected)
+        );
+    }
     expect_task(&exchange, &task, "task-3", "Ship it", "todo", expected)
 }
 
@@ -763,7 +788,14 @@ async fn list_tasks(t: &Target, board: &str) -> Result<(Exchange, Vec<Value>), F
 async fn expect_board_unchanged(t: &Target, board: &str, tasks: &[Value]) -> Result<(), Failure> {
     let (exchange, got) = list_tasks(t, board).await?;
     let expected = format!("the rejected requests left {board} as it was: {}", Value::Array(tasks.to_vec()));
-    expect_tasks(&exchange, &got, tasks, &expected)
+    expect_tasks(&exchange, &got, tasks, &expected).map_err(|failure| Failure {
+        headline: format!(
+            "a rejected request changed the board: it lists {} tasks where it held {}",
+            got.len(),
+            tasks.len()
+        ),
+        ..failure
+    })
 }
 
 fn expect_tasks(exchange: &Exchange, got: &[Value], want: &[Value], expected: &str) -> Result<(), Failure> {

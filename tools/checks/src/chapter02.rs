@@ -111,6 +111,10 @@ const CHECKS: &[Check] = &[
              text/event-stream` and `Cache-Control: no-cache` for you.",
             "The stream can start as `futures_util::stream::iter(events)`, a `Vec<Result<Event, \
              Infallible>>` of what you already know (the retry and the snapshot); it grows in stage 2.",
+            "A shape that lasts: `board_events` calls `state.boards.subscribe(..)` and hands a \
+             `Subscriber` to `futures_util::stream::unfold`, which asks it for one `Event` after \
+             another; `sse_event`, `snapshot_event` and `reset_event` turn what the feed gives into \
+             SSE events.",
         ],
         needs: Needs::Address,
         body: |t| Box::pin(the_stream_is_200_text_event_stream_and_not_cached(t)),
@@ -250,6 +254,8 @@ const CHECKS: &[Check] = &[
              API uses, and the request headers `Content-Type` and `Last-Event-ID`.",
             "A `POST` with `Content-Type: application/json` or any `PATCH` from another origin is \
              preceded by an `OPTIONS` preflight: the layer answers it.",
+            "A page reads only the response headers CORS exposes: `expose_headers([header::LOCATION])` \
+             lets it read where a created task lives.",
         ],
         needs: Needs::Address,
         body: |t| Box::pin(the_api_and_the_stream_allow_other_origins(t)),
@@ -868,6 +874,26 @@ async fn the_api_and_the_stream_allow_other_origins(t: Target) -> Result<(), Fai
     exchange.expect_status(200, &expected)?;
     if exchange.expect_json(&expected)? != task || !allowed(exchange.header("access-control-allow-origin")) {
         return Err(exchange.fail("GET of a task does not give it to another origin", expected));
+    }
+    // A page that creates a task reads where it lives from Location.
+    let exchange = t
+        .request("POST", format!("/boards/{board}/tasks"))
+        .header("Origin", BOOK_ORIGIN)
+        .json(&json!({"title": "Write the API"}))
+        .send()
+        .await?;
+    let expected = format!(
+        "201 Created with {expected_origin}, and Access-Control-Expose-Headers listing Location, so \
+         the page may read where the new task lives"
+    );
+    exchange.expect_status(201, &expected)?;
+    let exposes_location = exchange
+        .header("access-control-expose-headers")
+        .is_some_and(|v| v.split(',').any(|h| h.trim().eq_ignore_ascii_case("location")));
+    if !allowed(exchange.header("access-control-allow-origin")) || !exposes_location {
+        return Err(
+            exchange.fail("a cross-origin create does not expose the Location header to the page", expected)
+        );
     }
     // Errors too: a page must be able to read why its request failed.
     let exchange = t
@@ -1756,7 +1782,16 @@ async fn expect_reset_then_snapshot(
             expected,
         ));
     }
-    let event = stream.next_event(ANSWER_TIMEOUT, &expected).await?;
+    let event = stream.next_event(ANSWER_TIMEOUT, &expected).await.map_err(|failure| Failure {
+        headline: format!("after event: reset, no snapshot came: {}", failure.headline),
+        ..failure
+    })?;
+    if event.name != "snapshot" {
+        return Err(stream.fail(
+            format!("after event: reset, the next event is {:?}; expected \"snapshot\"", event.name),
+            expected,
+        ));
+    }
     let snapshot = parse_snapshot(&stream, &event, &expected)?;
     if snapshot.event_id != latest || snapshot.tasks != tasks {
         return Err(stream.fail("the snapshot after the reset does not show the board as it is", expected));
