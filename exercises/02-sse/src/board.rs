@@ -197,3 +197,47 @@ impl Boards {
 fn task_number(id: &str) -> Option<u64> {
     id.strip_prefix("task-")?.parse().ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::time::Instant;
+
+    use super::*;
+
+    /// Asking for boards nobody uses costs nothing that lasts: 10,000 of
+    /// them, subscribed to and left, leave the count where it was, while a
+    /// board that held a task keeps counting its ids.
+    #[tokio::test]
+    async fn ten_thousand_unknown_boards_leave_no_board_behind() {
+        let boards = Boards::new(16);
+        let task = boards.create("kept", "Design login page".to_owned());
+        boards.delete("kept", &task.id);
+        let before = boards.board_count();
+        for n in 0..10_000 {
+            drop(boards.subscribe(&format!("unknown-{n}"), None));
+        }
+        // Each board is forgotten by a task of its own, once that task runs.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while boards.board_count() != before && Instant::now() < deadline {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(boards.board_count(), before);
+        assert_eq!(boards.create("kept", "Write the API".to_owned()).id, "task-2");
+    }
+
+    /// A board that gets a task while someone watches it stays after they go.
+    #[tokio::test]
+    async fn a_board_that_got_a_task_while_watched_stays() {
+        let boards = Boards::new(16);
+        let subscription = boards.subscribe("board-1", None);
+        boards.create("board-1", "Design login page".to_owned());
+        drop(subscription);
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(boards.board_count(), 1);
+        assert_eq!(boards.list("board-1").len(), 1);
+    }
+}

@@ -695,7 +695,9 @@ async fn a_hundred_subscribers_all_get_every_event(t: Target) -> Result<(), Fail
 }
 
 async fn subscribers_of_unknown_boards_leave_no_board_behind(t: Target) -> Result<(), Failure> {
-    const UNKNOWN: usize = 10_000;
+    // 1,000 over HTTP prove that your streams let go of their receivers;
+    // `board.rs`'s own test proves the same of 10,000 without the network.
+    const UNKNOWN: usize = 1_000;
     const AT_ONCE: usize = 32;
     let board = t.board(1);
     // A board that has held a task stays, even empty and unwatched: its ids
