@@ -259,6 +259,15 @@ const CHECKS: &[Check] = &[
         body: |t| Box::pin(a_silent_client_is_dropped_after_the_idle_timeout(t)),
     },
     Check {
+        name: "a_client_that_never_joins_is_dropped_after_the_idle_timeout",
+        stage: HEARTBEATS,
+        section: HEARTBEATS_SECTION,
+        hints: &["The heartbeat and the idle deadline belong to the connection, not to the membership: \
+             start them before the first message, so a socket that never joins is let go too."],
+        needs: Needs::Tunables("needs a short IDLE_TIMEOUT_MS (the checks start the server with 5000 ms)"),
+        body: |t| Box::pin(a_client_that_never_joins_is_dropped_after_the_idle_timeout(t)),
+    },
+    Check {
         name: "a_ping_message_gets_a_pong_to_that_client_only",
         stage: HEARTBEATS,
         section: APP_HEARTBEAT_SECTION,
@@ -358,6 +367,16 @@ const CHECKS: &[Check] = &[
         ],
         needs: Needs::Address,
         body: |t| Box::pin(a_plain_get_is_426_with_upgrade_websocket(t)),
+    },
+    Check {
+        name: "a_handshake_without_a_key_is_400",
+        stage: ERRORS,
+        section: HANDSHAKE_SECTION,
+        hints: &["A handshake with no `Sec-WebSocket-Key` is malformed: the extractor rejects it \
+             (`WebSocketKeyHeaderMissing`), and axum's own answer, `400`, is the right one. Pass it \
+             through."],
+        needs: Needs::Address,
+        body: |t| Box::pin(a_handshake_without_a_key_is_400(t)),
     },
     Check {
         name: "head_is_405_with_allow_get",
@@ -703,13 +722,13 @@ async fn typing_stops_when_the_typist_leaves(t: Target) -> Result<(), Failure> {
     alice.send_json(&typing_request("task-3")).await?;
     bob.expect_json(&typing("Alice", "task-3"), "Alice is typing on task-3").await?;
     alice.drop_tcp();
-    expect_in_any_order(
-        &mut bob,
-        vec![typing_stopped("Alice", "task-3"), left(&board, "Alice")],
-        "Alice's connection dropped while she was typing: Bob is told she stopped typing, and that \
-         she left (in either order)",
+    bob.expect_json(
+        &typing_stopped("Alice", "task-3"),
+        "Alice's connection dropped while she was typing: Bob is told she stopped typing, before he is \
+         told she left",
     )
     .await?;
+    bob.expect_json(&left(&board, "Alice"), "Alice's connection dropped: she left").await?;
     let _carol = enter(&t, &tr, &board, "Carol", &["Bob", "Carol"]).await?;
     bob.expect_json(&joined(&board, "Carol"), "Carol joined; nothing more about Alice came before").await?;
     Ok(())
@@ -779,14 +798,16 @@ async fn a_silent_client_is_dropped_after_the_idle_timeout(t: Target) -> Result<
     alice.expect_json(&joined(&board, "Bob"), "Bob joined").await?;
     let start = Instant::now();
     bob.mute();
+    let idle = Duration::from_millis(tunables.idle_timeout_ms);
     alice
-        .expect_json(
+        .expect_json_within(
             &left(&board, "Bob"),
             &format!(
                 "Bob stopped answering pings: after IDLE_TIMEOUT_MS ({} ms) without a frame from him, \
                  he is gone",
                 tunables.idle_timeout_ms
             ),
+            idle + crate::http::ANSWER_TIMEOUT,
         )
         .await?;
     // Bob's last pong came shortly before he went silent, a heartbeat or so
@@ -806,6 +827,23 @@ async fn a_silent_client_is_dropped_after_the_idle_timeout(t: Target) -> Result<
     }
     bob.expect_end("the server closes the connection of a client it has given up on").await?;
     expect_no_ghost(&t, &tr, &board, &mut alice, "Alice", "Bob").await
+}
+
+async fn a_client_that_never_joins_is_dropped_after_the_idle_timeout(t: Target) -> Result<(), Failure> {
+    let idle = Duration::from_millis(tunables(&t).idle_timeout_ms);
+    let tr = Transcript::new();
+    let mut lurker = WsClient::connect(&t, &tr, "lurker").await?;
+    lurker.mute();
+    lurker
+        .expect_end_within(
+            &format!(
+                "the client opened a WebSocket, never joined and went silent: after IDLE_TIMEOUT_MS \
+                 ({} ms) the server lets it go",
+                idle.as_millis()
+            ),
+            idle + crate::http::ANSWER_TIMEOUT,
+        )
+        .await
 }
 
 async fn a_ping_message_gets_a_pong_to_that_client_only(t: Target) -> Result<(), Failure> {
@@ -938,12 +976,13 @@ async fn a_message_over_max_message_bytes_is_refused(t: Target) -> Result<(), Fa
             &format!("the message was {} bytes, one more than MAX_MESSAGE_BYTES", max + 1),
         )
         .await?;
-    expect_in_any_order(
-        &mut bob,
-        vec![typing_stopped("Alice", "task-3"), left(&board, "Alice")],
-        "the server closed Alice's connection while she was typing: she stopped typing and left",
+    bob.expect_json(
+        &typing_stopped("Alice", "task-3"),
+        "the server closed Alice's connection while she was typing: she stopped typing (then left)",
     )
-    .await
+    .await?;
+    bob.expect_json(&left(&board, "Alice"), "the server closed Alice's connection: she left").await?;
+    Ok(())
 }
 
 async fn a_failed_connection_never_gets_a_close_frame_without_a_code(t: Target) -> Result<(), Failure> {
@@ -1014,7 +1053,37 @@ async fn a_plain_get_is_426_with_upgrade_websocket(t: Target) -> Result<(), Fail
                     §15.5.22: a server that sends 426 MUST send Upgrade, naming the protocol to switch to";
     expect_426(&handshake(&t, "GET", &[]).await?, expected)?;
     let not_websocket = [("Upgrade", "h2c"), ("Connection", "Upgrade")];
-    expect_426(&handshake(&t, "GET", &not_websocket).await?, expected)
+    expect_426(&handshake(&t, "GET", &not_websocket).await?, expected)?;
+    // HTTP/1.0 has no upgrade mechanism: the handshake can't succeed there.
+    let mut raw = crate::raw::RawClient::connect(t.addr()).await?;
+    raw.send(format!(
+        "GET /ws HTTP/1.0\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        t.addr()
+    ))
+    .await?;
+    let head = raw.read_response_head().await?;
+    let expected = "426 Upgrade Required with Upgrade: websocket — a WebSocket needs HTTP/1.1's upgrade";
+    if head.status != 426 || !head.has_token("upgrade", "websocket") {
+        return Err(raw.fail(
+            format!(
+                "an HTTP/1.0 handshake was answered {} without 426 and Upgrade: websocket",
+                head.status_line()
+            ),
+            expected,
+        ));
+    }
+    Ok(())
+}
+
+async fn a_handshake_without_a_key_is_400(t: Target) -> Result<(), Failure> {
+    let headers = [("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Version", "13")];
+    let exchange = handshake(&t, "GET", &headers).await?;
+    exchange.expect_status(
+        400,
+        "400 Bad Request — RFC 6455 §4.2.1: a handshake without Sec-WebSocket-Key is malformed, and the \
+         server answers with an HTTP error",
+    )
 }
 
 async fn head_is_405_with_allow_get(t: Target) -> Result<(), Failure> {
@@ -1471,21 +1540,6 @@ async fn expect_error(client: &mut WsClient, why: &str) -> Result<(), Failure> {
             )
             .got(got.to_string())),
     }
-}
-
-/// Requires the next messages to be `want`, in any order.
-async fn expect_in_any_order(client: &mut WsClient, mut want: Vec<Value>, why: &str) -> Result<(), Failure> {
-    while !want.is_empty() {
-        let expected = format!("{}\n({why})", Value::Array(want.clone()));
-        let message = client.next_json(&expected).await?;
-        match want.iter().position(|w| json_matches(w, &message)) {
-            Some(found) => {
-                want.remove(found);
-            }
-            None => return Err(client.wrong_message(&message, &expected)),
-        }
-    }
-    Ok(())
 }
 
 /// After `gone` left: the marker is Carol joining. `watcher` must hear of
