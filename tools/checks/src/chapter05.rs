@@ -771,7 +771,11 @@ async fn a_client_that_answers_pings_outlives_the_idle_timeout(t: Target) -> Res
     // Both stay quiet but answer every ping, for one and a half idle timeouts —
     // measured in the server's own pings, so nothing here sleeps.
     let start = Instant::now();
-    let expected = format!("a ping every HEARTBEAT_MS ({} ms)", tunables.heartbeat_ms);
+    let expected = format!(
+        "a ping every HEARTBEAT_MS ({} ms); Alice and Bob answer each one, and a pong is a frame: \
+         nobody is idle, nobody leaves",
+        tunables.heartbeat_ms
+    );
     while start.elapsed() < idle * 3 / 2 {
         bob.next_ping(&expected).await?;
     }

@@ -623,7 +623,7 @@ impl WsClient {
     }
 
     fn no_answer(&self, why: &str, expected: &str) -> Failure {
-        Failure::no_answer(format!("{}: {why}", self.name))
+        Failure::no_answer(format!("{}: {why}, instead of {}", self.name, one_line(expected)))
             .sent(self.transcript.render())
             .expected(expected)
             .got(format!("({why})"))
