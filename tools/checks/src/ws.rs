@@ -517,6 +517,48 @@ impl WsClient {
         if json_matches(want, &got) { Ok(got) } else { Err(self.wrong_message(&got, &expected)) }
     }
 
+    /// Like [`WsClient::expect_json`], waiting up to `within` instead of
+    /// the usual five seconds: for what comes only after a timeout of the
+    /// server's.
+    pub async fn expect_json_within(
+        &mut self,
+        want: &Value,
+        why: &str,
+        within: Duration,
+    ) -> Result<Value, Failure> {
+        let expected = format!("{want}\n({why})");
+        let deadline = Instant::now() + within;
+        let got = loop {
+            match self.next_frame_before(deadline, &expected).await? {
+                incoming if incoming.is_control() => continue,
+                Incoming::Text(text) => match serde_json::from_str::<Value>(&text) {
+                    Ok(got) => break got,
+                    Err(e) => {
+                        return Err(self
+                            .fail(format!("received a text message that is not JSON ({e})"), expected)
+                            .got(shorten(&text)));
+                    }
+                },
+                other => return Err(self.unexpected(&other, &expected)),
+            }
+        };
+        if json_matches(want, &got) { Ok(got) } else { Err(self.wrong_message(&got, &expected)) }
+    }
+
+    /// Requires the connection to end within `within`: a close frame (any
+    /// code) or the TCP connection closing.
+    pub async fn expect_end_within(&mut self, why: &str, within: Duration) -> Result<(), Failure> {
+        let expected = format!("the server ends the connection\n({why})");
+        let deadline = Instant::now() + within;
+        loop {
+            match self.next_frame_before(deadline, &expected).await? {
+                Incoming::Close(_) | Incoming::Ended(_) => return Ok(()),
+                incoming if incoming.is_control() => continue,
+                other => return Err(self.unexpected(&other, &expected)),
+            }
+        }
+    }
+
     /// Requires the next frame other than a pong to be a ping (pongs are the
     /// server answering the client's own pings).
     pub async fn next_ping(&mut self, expected: &str) -> Result<(), Failure> {
@@ -581,7 +623,7 @@ impl WsClient {
     }
 
     fn no_answer(&self, why: &str, expected: &str) -> Failure {
-        Failure::no_answer(format!("{}: {why}", self.name))
+        Failure::no_answer(format!("{}: {why}, instead of {}", self.name, one_line(expected)))
             .sent(self.transcript.render())
             .expected(expected)
             .got(format!("({why})"))
