@@ -22,6 +22,7 @@ mod book;
 mod cargo_test;
 mod catalogue;
 mod check;
+mod copies;
 mod hint;
 mod progress;
 mod reset;
@@ -141,6 +142,24 @@ enum Command {
         #[arg(long)]
         open: bool,
     },
+    /// Commands for the course's maintainers.
+    #[command(subcommand)]
+    Dev(Dev),
+}
+
+#[derive(Debug, Subcommand)]
+enum Dev {
+    /// Proves the copies listed in tools/copies.toml are identical, that no
+    /// other copy between crates goes unlisted, and that .cargo/mutants.toml
+    /// excludes what the list implies.
+    Copies {
+        /// Rewrite .cargo/mutants.toml's generated exclusions from the list.
+        #[arg(long)]
+        write: bool,
+        /// Print the unlisted shared items as TOML to start an entry from.
+        #[arg(long)]
+        suggest: bool,
+    },
 }
 
 /// Maintainers' commands: they prove the course itself, and fail on a
@@ -198,6 +217,12 @@ fn main() -> ExitCode {
             verify::run(&chapters)
         }
         Command::Book { install_only, open } => book::run(install_only, open),
+        Command::Dev(Dev::Copies { write, suggest: false }) => {
+            Workspace::find(false).and_then(|w| copies::run(&w.root, write))
+        }
+        Command::Dev(Dev::Copies { suggest: true, .. }) => {
+            Workspace::find(false).and_then(|w| copies::suggest(&w.root))
+        }
     };
     match result {
         Ok(code) => code,
