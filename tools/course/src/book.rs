@@ -52,8 +52,10 @@ pub fn run(install_only: bool, open: bool) -> Result<ExitCode> {
     Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-/// Installs every tool that is missing or at another version.
+/// Installs every tool that is missing or at another version, all in one
+/// `cargo install` (see [`install`]).
 fn install_missing() -> Result<()> {
+    let mut missing = Vec::new();
     for tool in TOOLS {
         match installed_version(tool.name) {
             Some(version) if version == tool.version => continue,
@@ -63,9 +65,16 @@ fn install_missing() -> Result<()> {
                     tool.name, tool.version
                 )
             }
-            None => println!("{} is not installed: installing {} (a few minutes)", tool.name, tool.version),
+            None => println!("{} is not installed: installing {}", tool.name, tool.version),
         }
-        install(tool)?;
+        missing.push(tool);
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    println!("compiling them takes a few minutes, once");
+    install(&missing)?;
+    for tool in missing {
         match installed_version(tool.name) {
             Some(version) if version == tool.version => {}
             other => bail!(
@@ -91,16 +100,40 @@ fn installed_version(tool: &str) -> Option<String> {
     Some(last.trim_start_matches('v').to_owned())
 }
 
-fn install(tool: &Tool) -> Result<()> {
+/// How the tools are compiled: optimised a little (`opt-level` 1), which
+/// costs about half the compiling of a normal release build, while the book
+/// still builds in a blink. Passed as `cargo install --config` so that it
+/// changes only this build.
+const OPT_LEVEL: &str = "profile.release.opt-level=1";
+
+/// `cargo install --locked` of the given tools, in one invocation with one
+/// build folder: the tools share some dependencies at the same versions, and
+/// those are compiled once. The folder is kept if the install fails (running
+/// again resumes it) and removed when it succeeds.
+fn install(tools: &[&Tool]) -> Result<()> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let build_dir = build_dir();
+    let crates: Vec<String> = tools.iter().map(|tool| format!("{}@{}", tool.name, tool.version)).collect();
     let status = Command::new(cargo)
-        .args(["install", "--locked", "--force", "--version", tool.version, tool.name])
+        .args(["install", "--locked", "--force", "--config", OPT_LEVEL, "--target-dir"])
+        .arg(&build_dir)
+        .args(&crates)
         .status()
-        .with_context(|| format!("running cargo install {}", tool.name))?;
+        .context("running cargo install")?;
     if !status.success() {
-        bail!("`cargo install --locked --version {} {}` failed", tool.version, tool.name);
+        bail!("`cargo install --locked {}` failed", crates.join(" "));
     }
+    // Only disk space is lost if this fails.
+    let _ = std::fs::remove_dir_all(&build_dir);
     Ok(())
+}
+
+/// Where the tools are compiled: `book-tools` in the workspace's target folder.
+fn build_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    target.join("book-tools")
 }
 
 /// `book/` at the root of the course.
