@@ -16,6 +16,8 @@
 //!   connection, read from `/proc/PID/status`.
 //! - [`fanout`]: N SSE subscribers on one board, E tasks created over HTTP →
 //!   every event delivered to every subscriber, and how long it took.
+//! - [`wire`]: one board change delivered by polling, SSE and a WebSocket →
+//!   bytes on the wire per message (counted at the socket) and latency.
 //! - [`compare`]: starts two server binaries in turn ([`server`]) and runs
 //!   the same load against each in interleaved rounds, then prints medians
 //!   and ratios.
@@ -34,6 +36,7 @@ pub mod limits;
 pub mod process;
 pub mod server;
 pub mod sse;
+pub mod wire;
 pub mod ws;
 
 /// Every connection the tool opens goes to this host: load belongs on

@@ -5,6 +5,7 @@
 //! cargo run --release -p course-load -- idle --port 3000 --connections 10000
 //! cargo run --release -p course-load -- fanout --port 3000 --subscribers 10000 --events 20
 //! cargo run --release -p course-load -- compare --ours A --reference B echo
+//! cargo run --release -p course-load -- wire --port 3000     # against the chapter-6 board server
 //! ```
 //!
 //! Everything goes to 127.0.0.1. The book's appendix "Measuring your
@@ -19,6 +20,7 @@ use course_load::compare::{self, CompareOptions, Load};
 use course_load::echo::{self, EchoOptions};
 use course_load::fanout::{self, FanoutOptions};
 use course_load::idle::{self, IdleOptions};
+use course_load::wire::{self, WireOptions};
 use course_load::{limits, process};
 
 /// Load for the course's servers (always on 127.0.0.1). Build it with
@@ -68,6 +70,25 @@ enum Command {
         pid: Option<u32>,
         #[command(flatten)]
         load: FanoutArgs,
+    },
+    /// Polling, SSE and WebSocket side by side against the chapter-6 board
+    /// server → bytes on the wire per delivered message (counted at the
+    /// socket) and latency. Start the server with KEEPALIVE_MS=600000
+    /// HEARTBEAT_MS=600000, so no keep-alive lands among the counted bytes.
+    Wire {
+        #[arg(long, default_value_t = 3000)]
+        port: u16,
+        /// Messages whose bytes are counted, per transport (1–9: one-digit ids).
+        #[arg(long, default_value_t = 9)]
+        messages: usize,
+        /// Messages timed afterwards, per transport.
+        #[arg(long, default_value_t = 200)]
+        rounds: usize,
+        /// Also write the figures as a Markdown section to this file, with
+        /// the command, the machine and the date (the book includes
+        /// book/src/figures/wire.md).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Two server binaries, the same load, interleaved rounds (ours,
     /// reference, ours, …) → medians, ranges and the ratio.
@@ -228,6 +249,23 @@ async fn main() -> Result<()> {
             }
             if !report.all_delivered() {
                 bail!("not every event reached every subscriber");
+            }
+        }
+        Command::Wire { port, messages, rounds, out } => {
+            let report = wire::run(port, &WireOptions { messages, rounds }).await?;
+            println!("{report}");
+            if let Some(out) = out {
+                let command: Vec<String> = std::env::args().skip(1).collect();
+                let section = format!(
+                    "<!-- Written by `load wire --out`; run it again rather than editing. -->\n\n\
+                     {report}\n\n\
+                     Measured by `cargo run --release -p course-load -- {}` against `sol06-board` \
+                     (release build; `KEEPALIVE_MS=600000 HEARTBEAT_MS=600000`), both on loopback: {}. \
+                     Byte counts are the same on any machine; latencies depend on it and on its load.\n",
+                    command.join(" "),
+                    wire::machine_and_date()
+                );
+                std::fs::write(&out, section).with_context(|| format!("writing {}", out.display()))?;
             }
         }
         Command::Compare(args) => {
