@@ -51,6 +51,18 @@ pub struct Config {
     pub ticket_ttl: Duration,
     /// How long a session lasts after `POST /session` (`SESSION_TTL_MS`, 24 h).
     pub session_ttl: Duration,
+    /// At most this many WebSockets and event streams at once, together
+    /// (`MAX_CONNECTIONS`, 10000); the next one gets `503`.
+    pub max_connections: usize,
+    /// Messages a WebSocket client may send per second (`RATE_LIMIT_PER_S`,
+    /// 20); a client sending more is closed with `1008`.
+    pub rate_limit_per_s: u32,
+    /// How long a WebSocket client may take to read one message
+    /// (`WRITE_TIMEOUT_MS`, 10 s) before it is dropped.
+    pub write_timeout: Duration,
+    /// How long a client may take over its TLS handshake, and over each
+    /// request's head (`HANDSHAKE_TIMEOUT_MS`, 5 s).
+    pub handshake_timeout: Duration,
 }
 
 /// Where the TLS certificate and its key are.
@@ -75,6 +87,10 @@ impl Default for Config {
             allowed_origins: vec![BOOK_ORIGIN.to_owned()],
             ticket_ttl: Duration::from_secs(30),
             session_ttl: Duration::from_secs(24 * 60 * 60),
+            max_connections: 10_000,
+            rate_limit_per_s: 20,
+            write_timeout: Duration::from_secs(10),
+            handshake_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -122,6 +138,10 @@ impl Config {
             },
             ticket_ttl: millis("TICKET_TTL_MS", defaults.ticket_ttl)?,
             session_ttl: millis("SESSION_TTL_MS", defaults.session_ttl)?,
+            max_connections: tunable(&var, "MAX_CONNECTIONS", defaults.max_connections)?,
+            rate_limit_per_s: tunable(&var, "RATE_LIMIT_PER_S", defaults.rate_limit_per_s)?,
+            write_timeout: millis("WRITE_TIMEOUT_MS", defaults.write_timeout)?,
+            handshake_timeout: millis("HANDSHAKE_TIMEOUT_MS", defaults.handshake_timeout)?,
         })
     }
 }
@@ -187,6 +207,10 @@ mod tests {
         "MAX_MESSAGE_BYTES",
         "TICKET_TTL_MS",
         "SESSION_TTL_MS",
+        "MAX_CONNECTIONS",
+        "RATE_LIMIT_PER_S",
+        "WRITE_TIMEOUT_MS",
+        "HANDSHAKE_TIMEOUT_MS",
     ];
 
     #[test]
@@ -208,6 +232,10 @@ mod tests {
             ("ALLOWED_ORIGINS", "https://Board.example.com/, http://localhost:4000"),
             ("TICKET_TTL_MS", "1000"),
             ("SESSION_TTL_MS", "60000"),
+            ("MAX_CONNECTIONS", "2"),
+            ("RATE_LIMIT_PER_S", "5"),
+            ("WRITE_TIMEOUT_MS", "300"),
+            ("HANDSHAKE_TIMEOUT_MS", "400"),
         ]);
         assert_eq!(
             config,
@@ -222,6 +250,10 @@ mod tests {
                 allowed_origins: vec!["https://board.example.com".into(), "http://localhost:4000".into()],
                 ticket_ttl: Duration::from_millis(1000),
                 session_ttl: Duration::from_millis(60_000),
+                max_connections: 2,
+                rate_limit_per_s: 5,
+                write_timeout: Duration::from_millis(300),
+                handshake_timeout: Duration::from_millis(400),
             })
         );
     }

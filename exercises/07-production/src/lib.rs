@@ -15,6 +15,9 @@
 //! 3. Sessions and tickets: the policy `auth::needs`, the handlers
 //!    `sign_in`, `sign_out` and `issue_ticket`, and `join` in
 //!    `connection.rs`, which may only join as the signed-in user.
+//! 4. Limits: `limits::admit` (`MAX_CONNECTIONS`), `Rate::allow`
+//!    (`RATE_LIMIT_PER_S`), `limits::send_within` (`WRITE_TIMEOUT_MS`), and
+//!    the handshake and head timeouts in `server.rs` (`HANDSHAKE_TIMEOUT_MS`).
 //!
 //! ```sh
 //! cargo test -p ex07-production          # every check, stage by stage
@@ -40,6 +43,7 @@ pub mod connection;
 pub mod error;
 pub mod events;
 pub mod feed;
+pub mod limits;
 pub mod origin;
 pub mod page;
 pub mod protocol;
@@ -59,6 +63,7 @@ use tokio::net::TcpListener;
 use crate::auth::Auth;
 use crate::board::Boards;
 pub use crate::config::Config;
+use crate::limits::Slots;
 use crate::origin::Origins;
 use crate::rooms::Rooms;
 
@@ -100,6 +105,7 @@ impl AppState {
 /// sign-in, behind the gates every request passes.
 pub fn app(config: Config) -> Router {
     let origins = Origins::new(&config);
+    let slots = Slots::new(config.max_connections);
     let state = AppState::new(config);
     Router::new()
         // The page (page.rs).
@@ -122,7 +128,8 @@ pub fn app(config: Config) -> Router {
         // Every request passes these, outermost (last) first: it is logged
         // without its query; a page from an unknown origin is refused; CORS
         // answers the allowed ones; the route's policy asks for a session or
-        // a ticket.
+        // a ticket; a WebSocket or an event stream needs a free place.
+        .layer(from_fn_with_state(slots, limits::admit))
         .layer(from_fn_with_state(state.auth.clone(), auth::gate))
         .layer(origin::cors(origins.clone()))
         .layer(from_fn_with_state(origins, origin::guard))
@@ -136,6 +143,7 @@ pub fn app(config: Config) -> Router {
 /// config names a certificate and its key, plain HTTP otherwise.
 pub async fn serve(listener: TcpListener, config: Config) -> std::io::Result<()> {
     let tls = config.tls.as_ref().map(tls::acceptor).transpose().map_err(std::io::Error::other)?;
-    server::accept(listener, app(config), tls).await
+    let handshake_timeout = config.handshake_timeout;
+    server::accept(listener, app(config), tls, handshake_timeout).await
 }
 // ANCHOR_END: serve

@@ -3,18 +3,20 @@
 //!
 //! Chapter 6 handed the listener to `axum::serve`. Here the server accepts
 //! connections itself, because this is where production concerns live that
-//! `axum::serve` does not cover: the TLS handshake of each connection.
-//! Every connection gets a task of its own, so a slow handshake holds up
-//! nobody else's.
+//! `axum::serve` does not cover: the TLS handshake of each connection, and
+//! how long a client may take over it and over a request's head. Every
+//! connection gets a task of its own, so a slow handshake holds up nobody
+//! else's.
 
 use std::io;
 use std::time::Duration;
 
 use axum::Router;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
+use tokio::time::timeout;
 use tokio_rustls::TlsAcceptor;
 
 /// After an accept error that is not about one connection (too many open
@@ -24,8 +26,16 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 // ANCHOR: accept
 /// Accepts connections until the process ends. With `tls`, each one must
 /// complete a TLS handshake first; one that fails — a plain-HTTP request to
-/// the TLS port, say — is closed, and only that one.
-pub async fn accept(listener: TcpListener, app: Router, tls: Option<TlsAcceptor>) -> io::Result<()> {
+/// the TLS port, say — is closed, and only that one. A client gets
+/// `handshake_timeout` for the TLS handshake, and again for each request's
+/// head: one that sends a byte now and then (slowloris) holds a connection
+/// for that long, not for ever.
+pub async fn accept(
+    listener: TcpListener,
+    app: Router,
+    tls: Option<TlsAcceptor>,
+    handshake_timeout: Duration,
+) -> io::Result<()> {
     loop {
         let (tcp, _peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -39,7 +49,9 @@ pub async fn accept(listener: TcpListener, app: Router, tls: Option<TlsAcceptor>
         let (app, tls) = (app.clone(), tls.clone());
         tokio::spawn(async move {
             match tls {
-                None => serve_connection(tcp, app).await,
+                None => serve_connection(tcp, app, handshake_timeout).await,
+                // TODO (stage 4, "Slowloris: a deadline for every handshake"):
+                // a TLS handshake gets `handshake_timeout`, no more.
                 Some(acceptor) => todo!(
                     "stage 1: run the TLS handshake on `tcp` with `acceptor`, then serve the TLS stream; \
                      a failed handshake closes this connection only — book: \"TLS: https and wss\""
@@ -52,11 +64,13 @@ pub async fn accept(listener: TcpListener, app: Router, tls: Option<TlsAcceptor>
 
 /// Speaks HTTP/1.1 on one connection, plain or TLS alike, until it closes.
 /// `with_upgrades` lets a request leave HTTP behind: the WebSocket upgrade.
-async fn serve_connection<S>(stream: S, app: Router)
+async fn serve_connection<S>(stream: S, app: Router, head_timeout: Duration)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let service = TowerToHyperService::new(app);
+    // TODO (stage 4, "Slowloris: a deadline for every handshake"): a request
+    // head not complete within `head_timeout` closes the connection.
     let connection = hyper::server::conn::http1::Builder::new()
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();

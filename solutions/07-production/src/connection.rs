@@ -43,6 +43,7 @@ use crate::auth::User;
 use crate::board::Task;
 use crate::commands;
 use crate::error::ApiError;
+use crate::limits::{self, Rate, Slot};
 use crate::protocol::{self, ClientMessage, ServerMessage};
 use crate::rooms::{Event, Membership, Rooms};
 use crate::typing::Typing;
@@ -79,6 +80,8 @@ pub async fn upgrade(
     State(state): State<AppState>,
     // Chapter 7: who the session or ticket says this is (see `auth::gate`).
     user: Option<Extension<User>>,
+    // Chapter 7: this connection's place under MAX_CONNECTIONS (`limits::admit`).
+    slot: Option<Extension<Slot>>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let ws = match ws {
@@ -99,10 +102,13 @@ pub async fn upgrade(
         Err(rejection) => return rejection.into_response(),
     };
     let max = state.config.max_message_bytes;
-    ws.read_buffer_size(READ_BUFFER_BYTES)
-        .max_message_size(max)
-        .max_frame_size(max)
-        .on_upgrade(move |socket| run(socket, state, user.map(|Extension(user)| user)))
+    ws.read_buffer_size(READ_BUFFER_BYTES).max_message_size(max).max_frame_size(max).on_upgrade(
+        move |socket| async move {
+            // Chapter 7: the place is held until the connection ends.
+            let _slot = slot;
+            run(socket, state, user.map(|Extension(user)| user)).await
+        },
+    )
 }
 // ANCHOR_END: upgrade
 
@@ -141,6 +147,8 @@ struct Connection {
     /// gate lets no anonymous socket through (`auth::needs`), so this is
     /// `None` only on a server that does not ask.
     user: Option<User>,
+    /// Chapter 7: how many messages this client may still send (`RATE_LIMIT_PER_S`).
+    rate: Rate,
     outbox: mpsc::Sender<Outgoing>,
     member: Option<Member>,
     typing: Typing,
@@ -152,9 +160,15 @@ struct Connection {
 pub async fn run(socket: WebSocket, state: AppState, user: Option<User>) {
     let (sink, mut stream) = socket.split();
     let (outbox, queue) = mpsc::channel(OUTBOX_CAPACITY);
-    let writer = tokio::spawn(write(sink, queue, state.rooms.clone()));
-    let mut connection =
-        Connection { typing: Typing::new(state.config.typing_ttl), outbox, member: None, state, user };
+    let writer = tokio::spawn(write(sink, queue, state.rooms.clone(), state.config.write_timeout));
+    let mut connection = Connection {
+        typing: Typing::new(state.config.typing_ttl),
+        outbox,
+        member: None,
+        rate: Rate::new(state.config.rate_limit_per_s),
+        state,
+        user,
+    };
 
     let ending = connection.read(&mut stream).await;
     connection.leave();
@@ -207,6 +221,12 @@ impl Connection {
                     // Any frame, a pong included, proves the client is there.
                     idle.as_mut().reset(Instant::now() + config.idle_timeout);
                     match frame {
+                        // Chapter 7: a client sending faster than RATE_LIMIT_PER_S
+                        // is closed with 1008, "policy violation" (RFC 6455 §7.4.1).
+                        Some(Ok(Message::Text(_))) if !self.rate.allow(Instant::now()) => {
+                            self.close(close_code::POLICY, "too many messages").await;
+                            return Ending::Close;
+                        }
                         Some(Ok(Message::Text(text))) => self.on_text(text.as_str()).await,
                         Some(Ok(Message::Binary(_))) => {
                             // 1003: "it has received a type of data it cannot
@@ -357,7 +377,12 @@ impl Connection {
 // ANCHOR: write
 /// The writer: the only code that writes to the socket. It ends when the
 /// read loop drops the outbox, or when writing fails.
-async fn write(mut sink: SplitSink<WebSocket, Message>, mut queue: mpsc::Receiver<Outgoing>, rooms: Rooms) {
+async fn write(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut queue: mpsc::Receiver<Outgoing>,
+    rooms: Rooms,
+    write_timeout: Duration,
+) {
     let mut room: Option<Room> = None;
     loop {
         let message = tokio::select! {
@@ -372,8 +397,10 @@ async fn write(mut sink: SplitSink<WebSocket, Message>, mut queue: mpsc::Receive
             },
             message = next_event(&mut room, &rooms) => message,
         };
-        if sink.send(message).await.is_err() {
-            // The client is gone; the read loop sees the outbox close.
+        // Chapter 7: a client that takes longer than WRITE_TIMEOUT_MS to read
+        // one message is evicted. Either way the read loop sees the outbox close.
+        if let Err(evicted) = limits::send_within(&mut sink, message, write_timeout).await {
+            tracing::info!("dropping a client: {evicted}");
             return;
         }
     }

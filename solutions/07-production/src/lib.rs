@@ -14,6 +14,8 @@
 //!   `Origin`, CORS for the allowed ones.
 //! - [`auth`]: sessions (a cookie), one-time tickets (`?ticket=`) and the
 //!   gate that asks for them, route by route.
+//! - [`limits`]: how many connections, how many messages a second, how
+//!   long to wait for a client that doesn't read.
 //! - [`access`]: the access log, which never shows a query string.
 //!
 //! Chapter 6's modules: [`api`] and [`error`] (commands over HTTP);
@@ -38,6 +40,7 @@ pub mod connection;
 pub mod error;
 pub mod events;
 pub mod feed;
+pub mod limits;
 pub mod origin;
 pub mod page;
 pub mod protocol;
@@ -57,6 +60,7 @@ use tokio::net::TcpListener;
 use crate::auth::Auth;
 use crate::board::Boards;
 pub use crate::config::Config;
+use crate::limits::Slots;
 use crate::origin::Origins;
 use crate::rooms::Rooms;
 
@@ -98,6 +102,7 @@ impl AppState {
 /// sign-in, behind the gates every request passes.
 pub fn app(config: Config) -> Router {
     let origins = Origins::new(&config);
+    let slots = Slots::new(config.max_connections);
     let state = AppState::new(config);
     Router::new()
         // The page (page.rs).
@@ -120,7 +125,8 @@ pub fn app(config: Config) -> Router {
         // Every request passes these, outermost (last) first: it is logged
         // without its query; a page from an unknown origin is refused; CORS
         // answers the allowed ones; the route's policy asks for a session or
-        // a ticket.
+        // a ticket; a WebSocket or an event stream needs a free place.
+        .layer(from_fn_with_state(slots, limits::admit))
         .layer(from_fn_with_state(state.auth.clone(), auth::gate))
         .layer(origin::cors(origins.clone()))
         .layer(from_fn_with_state(origins, origin::guard))
@@ -134,6 +140,7 @@ pub fn app(config: Config) -> Router {
 /// config names a certificate and its key, plain HTTP otherwise.
 pub async fn serve(listener: TcpListener, config: Config) -> std::io::Result<()> {
     let tls = config.tls.as_ref().map(tls::acceptor).transpose().map_err(std::io::Error::other)?;
-    server::accept(listener, app(config), tls).await
+    let handshake_timeout = config.handshake_timeout;
+    server::accept(listener, app(config), tls, handshake_timeout).await
 }
 // ANCHOR_END: serve

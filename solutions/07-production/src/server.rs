@@ -3,18 +3,20 @@
 //!
 //! Chapter 6 handed the listener to `axum::serve`. Here the server accepts
 //! connections itself, because this is where production concerns live that
-//! `axum::serve` does not cover: the TLS handshake of each connection.
-//! Every connection gets a task of its own, so a slow handshake holds up
-//! nobody else's.
+//! `axum::serve` does not cover: the TLS handshake of each connection, and
+//! how long a client may take over it and over a request's head. Every
+//! connection gets a task of its own, so a slow handshake holds up nobody
+//! else's.
 
 use std::io;
 use std::time::Duration;
 
 use axum::Router;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
+use tokio::time::timeout;
 use tokio_rustls::TlsAcceptor;
 
 /// After an accept error that is not about one connection (too many open
@@ -24,8 +26,16 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 // ANCHOR: accept
 /// Accepts connections until the process ends. With `tls`, each one must
 /// complete a TLS handshake first; one that fails — a plain-HTTP request to
-/// the TLS port, say — is closed, and only that one.
-pub async fn accept(listener: TcpListener, app: Router, tls: Option<TlsAcceptor>) -> io::Result<()> {
+/// the TLS port, say — is closed, and only that one. A client gets
+/// `handshake_timeout` for the TLS handshake, and again for each request's
+/// head: one that sends a byte now and then (slowloris) holds a connection
+/// for that long, not for ever.
+pub async fn accept(
+    listener: TcpListener,
+    app: Router,
+    tls: Option<TlsAcceptor>,
+    handshake_timeout: Duration,
+) -> io::Result<()> {
     loop {
         let (tcp, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -39,10 +49,11 @@ pub async fn accept(listener: TcpListener, app: Router, tls: Option<TlsAcceptor>
         let (app, tls) = (app.clone(), tls.clone());
         tokio::spawn(async move {
             match tls {
-                None => serve_connection(tcp, app).await,
-                Some(acceptor) => match acceptor.accept(tcp).await {
-                    Ok(stream) => serve_connection(stream, app).await,
-                    Err(error) => tracing::debug!(%peer, "TLS handshake failed: {error}"),
+                None => serve_connection(tcp, app, handshake_timeout).await,
+                Some(acceptor) => match timeout(handshake_timeout, acceptor.accept(tcp)).await {
+                    Ok(Ok(stream)) => serve_connection(stream, app, handshake_timeout).await,
+                    Ok(Err(error)) => tracing::debug!(%peer, "TLS handshake failed: {error}"),
+                    Err(_) => tracing::debug!(%peer, "no TLS handshake within {handshake_timeout:?}"),
                 },
             }
         });
@@ -52,12 +63,16 @@ pub async fn accept(listener: TcpListener, app: Router, tls: Option<TlsAcceptor>
 
 /// Speaks HTTP/1.1 on one connection, plain or TLS alike, until it closes.
 /// `with_upgrades` lets a request leave HTTP behind: the WebSocket upgrade.
-async fn serve_connection<S>(stream: S, app: Router)
+async fn serve_connection<S>(stream: S, app: Router, head_timeout: Duration)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let service = TowerToHyperService::new(app);
     let connection = hyper::server::conn::http1::Builder::new()
+        // hyper measures the time with the timer it is given; without one,
+        // it has no timeout at all.
+        .timer(TokioTimer::new())
+        .header_read_timeout(head_timeout)
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
     if let Err(error) = connection.await {

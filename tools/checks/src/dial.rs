@@ -27,7 +27,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::{Instant, timeout, timeout_at};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -72,17 +72,25 @@ pub struct TlsKit {
 pub struct Dial {
     addr: SocketAddr,
     tls: Option<(TlsKit, Arc<str>)>,
+    recv_buffer: Option<u32>,
 }
 
 impl Dial {
     /// Plain TCP.
     pub fn plain(addr: SocketAddr) -> Self {
-        Dial { addr, tls: None }
+        Dial { addr, tls: None, recv_buffer: None }
     }
 
     /// TLS, trusting only the CA in `ca_pem`.
     pub fn tls(addr: SocketAddr, kit: TlsKit, ca_pem: &str) -> Self {
-        Dial { addr, tls: Some((kit, Arc::from(ca_pem))) }
+        Dial { addr, tls: Some((kit, Arc::from(ca_pem))), recv_buffer: None }
+    }
+
+    /// The same, with a small receive buffer (`SO_RCVBUF`), so that what a
+    /// client doesn't read backs up into the server soon.
+    pub fn with_recv_buffer(mut self, bytes: u32) -> Self {
+        self.recv_buffer = Some(bytes);
+        self
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -109,7 +117,7 @@ impl Dial {
 
     /// Opens a connection: TCP, and the TLS handshake when there is TLS.
     pub async fn connect(&self) -> Result<BoxIo, String> {
-        let tcp = match timeout(ANSWER_TIMEOUT, TcpStream::connect(self.addr)).await {
+        let tcp = match timeout(ANSWER_TIMEOUT, self.open_tcp()).await {
             Ok(Ok(tcp)) => tcp,
             Ok(Err(e)) => return Err(format!("could not connect to {}: {e}", self.addr)),
             Err(_) => return Err(format!("could not connect to {} within 5 s", self.addr)),
@@ -121,6 +129,14 @@ impl Dial {
             Ok(Err(e)) => Err(format!("the TLS handshake failed: {e}")),
             Err(_) => Err("the TLS handshake did not finish within 5 s".into()),
         }
+    }
+
+    async fn open_tcp(&self) -> io::Result<TcpStream> {
+        let socket = if self.addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+        if let Some(bytes) = self.recv_buffer {
+            socket.set_recv_buffer_size(bytes)?;
+        }
+        socket.connect(self.addr).await
     }
 
     /// Starts a request to `path` (which may carry a `?query`).
@@ -282,9 +298,11 @@ impl Call {
         };
         match timeout(ANSWER_TIMEOUT, tokio_tungstenite::client_async(request, io)).await {
             Err(_) => Err(self.no_answer("no answer to the upgrade within 5 s").sent(sent)),
-            Ok(Ok((socket, _))) => {
-                Ok(Ok(Ws { socket, log: vec![format!("GET {} → 101 Switching Protocols", self.path)] }))
-            }
+            Ok(Ok((socket, _))) => Ok(Ok(Ws {
+                socket,
+                log: vec![format!("GET {} → 101 Switching Protocols", self.path)],
+                dropped: 0,
+            })),
             Ok(Err(tungstenite::Error::Http(response))) => {
                 let headers = response
                     .headers()
@@ -411,6 +429,21 @@ impl Events {
 pub struct Ws {
     socket: WebSocketStream<BoxIo>,
     log: Vec<String>,
+    /// Lines left out of the log, after its first.
+    dropped: usize,
+}
+
+/// Transcript lines a [`Ws`] keeps.
+const KEPT_LINES: usize = 40;
+
+/// A message cut to a readable length for a transcript.
+fn shorten(text: &str) -> String {
+    const SHOWN: usize = 160;
+    if text.chars().count() <= SHOWN {
+        return text.to_owned();
+    }
+    let head: String = text.chars().take(SHOWN).collect();
+    format!("{head}… ({} bytes in all)", text.len())
 }
 
 impl std::fmt::Debug for Ws {
@@ -421,7 +454,7 @@ impl std::fmt::Debug for Ws {
 
 impl Ws {
     pub async fn send_json(&mut self, value: &Value) -> Result<(), Failure> {
-        self.log.push(format!("→ {value}"));
+        self.note(format!("→ {}", shorten(&value.to_string())));
         match timeout(ANSWER_TIMEOUT, self.socket.send(Message::text(value.to_string()))).await {
             Ok(Ok(())) => Ok(()),
             _ => Err(self.fail("could not send a message: the connection is gone", "an open WebSocket")),
@@ -436,7 +469,7 @@ impl Ws {
             let got = match next {
                 Err(_) => "nothing within 5 s".to_owned(),
                 Ok(Some(Ok(Message::Text(text)))) => {
-                    self.log.push(format!("← {text}"));
+                    self.note(format!("← {}", shorten(text.as_str())));
                     return serde_json::from_str(text.as_str()).map_err(|e| {
                         self.fail(format!("received a message that is not JSON ({e})"), expected)
                     });
@@ -449,9 +482,55 @@ impl Ws {
                 Ok(Some(Err(e))) => format!("the connection broke ({e})"),
                 Ok(None) => "the connection closed".to_owned(),
             };
-            self.log.push(format!("← {got}"));
+            self.note(format!("← {got}"));
             return Err(self.fail(format!("expected a message, got {got}"), expected));
         }
+    }
+
+    /// Reads past text messages until a close frame, and returns its code;
+    /// `Err` when the connection ends otherwise, or nothing comes.
+    pub async fn expect_close(&mut self, code: u16, expected: &str) -> Result<(), Failure> {
+        let deadline = Instant::now() + ANSWER_TIMEOUT;
+        let mut skipped = 0;
+        loop {
+            let got = match timeout_at(deadline, self.socket.next()).await {
+                Err(_) => format!("no close frame within 5 s ({skipped} messages before)"),
+                Ok(Some(Ok(Message::Text(_) | Message::Ping(_) | Message::Pong(_)))) => {
+                    skipped += 1;
+                    continue;
+                }
+                Ok(Some(Ok(Message::Close(Some(frame))))) if u16::from(frame.code) == code => {
+                    self.note(format!("← close frame, code {code}"));
+                    return Ok(());
+                }
+                Ok(Some(Ok(Message::Close(frame)))) => {
+                    format!("a close frame with code {}", frame.map_or(1005, |f| u16::from(f.code)))
+                }
+                Ok(Some(Ok(other))) => format!("{other:?}"),
+                Ok(Some(Err(e))) => format!("the connection broke without a close frame ({e})"),
+                Ok(None) => "the connection closed without a close frame".to_owned(),
+            };
+            self.note(format!("← {got}"));
+            return Err(self.fail(format!("expected close {code}, got {got}"), expected));
+        }
+    }
+
+    /// Closes the connection with the closing handshake (code 1000), and
+    /// waits for the server's close frame or the end of the connection.
+    pub async fn close(&mut self) {
+        self.note("→ close frame, code 1000");
+        let _ = timeout(ANSWER_TIMEOUT, self.socket.close(None)).await;
+        let _ = timeout(ANSWER_TIMEOUT, async { while let Some(Ok(_)) = self.socket.next().await {} }).await;
+    }
+
+    /// Notes a line in the log, for the transcript; only the last
+    /// [`KEPT_LINES`] are kept.
+    pub fn note(&mut self, line: impl Into<String>) {
+        if self.log.len() == KEPT_LINES {
+            self.log.remove(1);
+            self.dropped += 1;
+        }
+        self.log.push(line.into());
     }
 
     /// The next message, which must have every field of `want`.
@@ -465,7 +544,11 @@ impl Ws {
 
     /// A failure with this socket's log as the transcript.
     pub fn fail(&self, headline: impl Into<String>, expected: impl Into<String>) -> Failure {
-        Failure::new(headline).sent(self.log.join("\n")).expected(expected)
+        let mut sent = self.log.join("\n");
+        if self.dropped > 0 {
+            sent = sent.replacen('\n', &format!("\n… ({} lines left out)\n", self.dropped), 1);
+        }
+        Failure::new(headline).sent(sent).expected(expected)
     }
 }
 
