@@ -123,7 +123,7 @@ enum Command {
         url: String,
     },
     /// For the course's maintainers: the gates that keep the course honest
-    /// (`cargo course dev verify`, `cargo course dev catalogue`).
+    /// (`cargo course dev verify`, `dev catalogue`, `dev copies`).
     Dev {
         #[command(subcommand)]
         command: Dev,
@@ -141,24 +141,6 @@ enum Command {
         /// Open the book in your web browser once it is served.
         #[arg(long)]
         open: bool,
-    },
-    /// Commands for the course's maintainers.
-    #[command(subcommand)]
-    Dev(Dev),
-}
-
-#[derive(Debug, Subcommand)]
-enum Dev {
-    /// Proves the copies listed in tools/copies.toml are identical, that no
-    /// other copy between crates goes unlisted, and that .cargo/mutants.toml
-    /// excludes what the list implies.
-    Copies {
-        /// Rewrite .cargo/mutants.toml's generated exclusions from the list.
-        #[arg(long)]
-        write: bool,
-        /// Print the unlisted shared items as TOML to start an entry from.
-        #[arg(long)]
-        suggest: bool,
     },
 }
 
@@ -184,6 +166,17 @@ enum Dev {
         /// Read the variants from this folder instead of tools/catalogue.
         #[arg(long, value_name = "DIR")]
         catalogue: Option<PathBuf>,
+    },
+    /// Proves the copies listed in tools/copies.toml are identical, that no
+    /// other copy between crates goes unlisted, and that .cargo/mutants.toml
+    /// excludes what the list implies.
+    Copies {
+        /// Rewrite .cargo/mutants.toml's generated exclusions from the list.
+        #[arg(long)]
+        write: bool,
+        /// Print the unlisted shared items as TOML to start an entry from.
+        #[arg(long)]
+        suggest: bool,
     },
 }
 
@@ -217,10 +210,10 @@ fn main() -> ExitCode {
             verify::run(&chapters)
         }
         Command::Book { install_only, open } => book::run(install_only, open),
-        Command::Dev(Dev::Copies { write, suggest: false }) => {
+        Command::Dev { command: Dev::Copies { write, suggest: false } } => {
             Workspace::find(false).and_then(|w| copies::run(&w.root, write))
         }
-        Command::Dev(Dev::Copies { suggest: true, .. }) => {
+        Command::Dev { command: Dev::Copies { suggest: true, .. } } => {
             Workspace::find(false).and_then(|w| copies::suggest(&w.root))
         }
     };
