@@ -672,9 +672,9 @@ const CREATES: usize = 1000;
 const CONNECTIONS: usize = 8;
 /// The concurrency check sends rounds for this long (at least
 /// `MIN_ROUNDS`, at most `MAX_ROUNDS`), unless a round fails first.
-const CONCURRENCY_TIME: Duration = Duration::from_secs(6);
+const CONCURRENCY_TIME: Duration = Duration::from_secs(8);
 const MIN_ROUNDS: u32 = 3;
-const MAX_ROUNDS: u32 = 60;
+const MAX_ROUNDS: u32 = 80;
 
 /// Sends this connection's share of the creates back to back, then reads
 /// the answers; returns the ids they gave, in order.
