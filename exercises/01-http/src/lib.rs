@@ -33,7 +33,8 @@ use tokio::net::TcpListener;
 use crate::board::Boards;
 pub use crate::config::{Config, ConfigError};
 
-/// The routes of the API, ready to serve.
+/// The routes of the API, ready to serve. Tests can build the app without
+/// a process or a port.
 pub fn app(_config: Config) -> Router {
     router(Boards::default())
 }
