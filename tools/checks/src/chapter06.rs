@@ -577,7 +577,7 @@ async fn expect_task_over_http(t: &Target, board: &str, want: &Value, why: &str)
     if json_matches(want, &got) {
         Ok(())
     } else {
-        Err(exchange.fail(format!("GET answers {id} as it should not be"), expected))
+        Err(exchange.fail(format!("GET answers {id} as {got}, not {want}: {why}"), expected))
     }
 }
 
