@@ -88,6 +88,10 @@ const CHECKS: &[Check] = &[
              join with `ServerMessage::Presence`.",
             "`Message::Text` holds `Utf8Bytes`: `protocol::parse(text.as_str())`. Send an answer with \
              `Message::text(server_message.to_json())`.",
+            "The shape of `run`: `socket.split()`; spawn `write(sink, queue, rooms)` fed by an \
+             `mpsc::channel(OUTBOX_CAPACITY)`; `Connection::read` until it returns; then `leave()`, \
+             drop the outbox and let the writer finish. On `join`, queue `Outgoing::Subscribed`: the \
+             writer sends its start (the snapshot) before any announcement.",
         ],
         needs: Needs::Address,
         body: |t| Box::pin(joining_answers_a_presence_snapshot_with_yourself(t)),
@@ -109,9 +113,9 @@ const CHECKS: &[Check] = &[
         stage: ROOM,
         section: ROOM_SECTION,
         hints: &[
-            "Each room has a `broadcast::Sender<Event>`; every connection on the board holds a \
+            "Each room has a `broadcast::Sender<Announcement>`; every connection on the board holds a \
              `Receiver` and forwards what it receives to its client.",
-            "The joiner must not hear about itself: an `Event` says which user it is about, and a \
+            "The joiner must not hear about itself: an `Announcement` says which user it is about, and a \
              connection skips events about its own user.",
         ],
         needs: Needs::Address,
