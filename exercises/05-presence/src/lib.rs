@@ -8,25 +8,27 @@
 //! typing — and nobody stays listed after their connection is gone.
 //!
 //! This file, [`config`] (the settings), [`protocol`] (the JSON messages)
-//! and the types in the other modules are done. The `todo!()`s are yours. Work through them in the
-//! order the checks run:
+//! and the types in the other modules are done. The `todo!()`s are yours.
+//! Work through them in the order the checks run:
 //!
 //! 1. [`connection::upgrade`], [`connection::run`], `connection::write`
 //!    and [`rooms::Rooms::join`]: a client joins and gets its snapshot;
-//! 2. `connection::next_event` and [`rooms::Rooms::broadcast`]: the
-//!    others hear of it, board by board;
+//! 2. `connection::next_announcement`: the others hear of it, board by
+//!    board;
 //! 3. the cleanup at the end of [`connection::run`] and
 //!    [`rooms::Rooms::leave`]: leaving, once, however the connection ends;
-//! 4. [`typing::Typing`]: typing indicators that expire (its unit tests
-//!    run with `cargo test -p ex05-presence --lib`);
-//! 5. heartbeats and the idle timeout, in the read loop;
-//! 6. bad input: errors that keep the connection, 1003, 1009, and 426;
-//! 7. many clients, and one that stops reading ([`rooms::Rooms::resync`]).
+//! 4. [`typing::Typing`], [`rooms::Rooms::typing`] and
+//!    [`rooms::Rooms::typing_stopped`]: typing indicators that expire, and
+//!    that snapshots list (the state machine's unit tests run with
+//!    `cargo test -p ex05-presence --lib`);
+//! 5. heartbeats, the idle timeout and `ping`/`pong`, in the read loop;
+//! 6. bad input: errors that keep the connection, 1003, 1009, 426 and 405;
+//! 7. many clients, and one that falls behind ([`rooms::Rooms::resync`]).
 //!
 //! ```sh
-//! cargo test -p ex05-presence --test checks       # every check, stage by stage
-//! cargo test -p ex05-presence --test checks s2_   # only stage 2
-//! cargo run -p ex05-presence                      # serve on localhost:3000, then try it (see the book)
+//! cargo test -p ex05-presence         # every check, stage by stage
+//! cargo test -p ex05-presence s2_     # only stage 2
+//! cargo run -p ex05-presence          # serve on localhost:3000, then try it (see the book)
 //! ```
 //!
 //! A failing check prints the whole conversation — every frame each client

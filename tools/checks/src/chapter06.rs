@@ -99,7 +99,7 @@ const CHECKS: &[Check] = &[
             "In `Connection::on_text`, a `ClientMessage::CreateTask` runs `commands::create_task` on the \
              board this connection joined (`member.board`), with the shared `self.state.boards`.",
             "`Connection::reply` answers `ServerMessage::Ack { request_id, task }` through `self.outbox`: \
-             the outbox reaches this socket only. `rooms.broadcast` would tell everyone on the board.",
+             the outbox reaches this socket only. The room would tell everyone on the board.",
         ],
         needs: Needs::Address,
         body: |t| Box::pin(create_task_is_acked_with_the_task_on_that_socket_only(t)),
@@ -577,7 +577,7 @@ async fn expect_task_over_http(t: &Target, board: &str, want: &Value, why: &str)
     if json_matches(want, &got) {
         Ok(())
     } else {
-        Err(exchange.fail(format!("GET answers {id} as it should not be"), expected))
+        Err(exchange.fail(format!("GET answers {id} as {got}, not {want}: {why}"), expected))
     }
 }
 

@@ -35,8 +35,9 @@
 //! laptop whose lid was shut), [`WsClient::stall`] (stops reading, but stays
 //! alive: a client that cannot keep up).
 //!
-//! Every wait is bounded by [`ANSWER_TIMEOUT`]; no check synchronises with
-//! `sleep`.
+//! Every wait is bounded — by [`ANSWER_TIMEOUT`], or by a longer limit a check
+//! names for what comes only after a timeout of the server's (the `_within`
+//! methods); no check synchronises with `sleep`.
 //!
 //! ```ignore
 //! let transcript = Transcript::new();
@@ -473,13 +474,14 @@ impl WsClient {
     }
 
     async fn next_frame_before(&mut self, deadline: Instant, expected: &str) -> Result<Incoming, Failure> {
+        let waiting = deadline.saturating_duration_since(Instant::now());
         match timeout_at(deadline, self.inbox.recv()).await {
             Ok(Some(incoming)) => Ok(incoming),
             // The reader has stopped after delivering how the connection ended.
             Ok(None) => Ok(Incoming::Ended("the connection had already ended".to_owned())),
             Err(_) => {
-                Err(self
-                    .no_answer(&format!("nothing arrived within {} s", ANSWER_TIMEOUT.as_secs()), expected))
+                let waited = format!("{:.1} s", waiting.as_secs_f64());
+                Err(self.no_answer(&format!("nothing arrived within {waited}"), expected))
             }
         }
     }
@@ -517,6 +519,24 @@ impl WsClient {
         if json_matches(want, &got) { Ok(got) } else { Err(self.wrong_message(&got, &expected)) }
     }
 
+    /// Like [`WsClient::next_json`], waiting up to `within` instead of the
+    /// usual five seconds.
+    pub async fn next_json_within(&mut self, expected: &str, within: Duration) -> Result<Value, Failure> {
+        let deadline = Instant::now() + within;
+        loop {
+            match self.next_frame_before(deadline, expected).await? {
+                incoming if incoming.is_control() => continue,
+                Incoming::Text(text) => {
+                    return serde_json::from_str::<Value>(&text).map_err(|e| {
+                        self.fail(format!("received a text message that is not JSON ({e})"), expected)
+                            .got(shorten(&text))
+                    });
+                }
+                other => return Err(self.unexpected(&other, expected)),
+            }
+        }
+    }
+
     /// Like [`WsClient::expect_json`], waiting up to `within` instead of
     /// the usual five seconds: for what comes only after a timeout of the
     /// server's.
@@ -527,21 +547,7 @@ impl WsClient {
         within: Duration,
     ) -> Result<Value, Failure> {
         let expected = format!("{want}\n({why})");
-        let deadline = Instant::now() + within;
-        let got = loop {
-            match self.next_frame_before(deadline, &expected).await? {
-                incoming if incoming.is_control() => continue,
-                Incoming::Text(text) => match serde_json::from_str::<Value>(&text) {
-                    Ok(got) => break got,
-                    Err(e) => {
-                        return Err(self
-                            .fail(format!("received a text message that is not JSON ({e})"), expected)
-                            .got(shorten(&text)));
-                    }
-                },
-                other => return Err(self.unexpected(&other, &expected)),
-            }
-        };
+        let got = self.next_json_within(&expected, within).await?;
         if json_matches(want, &got) { Ok(got) } else { Err(self.wrong_message(&got, &expected)) }
     }
 
