@@ -299,9 +299,7 @@ pub fn run_suite(chapter: &'static Chapter, server: Server, mut args: Arguments)
             let verdict =
                 receive.recv().unwrap_or_else(|_| stuck(check, "the check ended without a verdict"));
             let report = verdict.to_report(chapter, check, hints_shown);
-            if let Some(path) = &report_file
-                && let Ok(path) = path.lock()
-            {
+            if let Some(Ok(path)) = report_file.as_ref().map(|path| path.lock()) {
                 let _ = report.append_to(&path);
             }
             match verdict {

@@ -25,7 +25,6 @@
 //! failure instead of waiting for every later check.
 
 use std::collections::BTreeSet;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
@@ -66,7 +65,8 @@ impl Variant {
         let mut files = BTreeSet::new();
         let mut in_header = true;
         for line in text.lines() {
-            if in_header && let Some(field) = line.strip_prefix('#') {
+            let field = if in_header { line.strip_prefix('#') } else { None };
+            if let Some(field) = field {
                 let Some((key, value)) = field.split_once(':') else {
                     bail!("{}: header line {line:?} is not `# key: value`", path.display())
                 };
@@ -228,7 +228,7 @@ pub struct Scratch {
     /// The real course, to restore files from.
     source: PathBuf,
     /// Held while the gate uses the scratch copy: one gate at a time.
-    _lock: File,
+    _lock: Lock,
 }
 
 impl Scratch {
@@ -242,8 +242,7 @@ impl Scratch {
         };
         let dir = base.join("catalogue");
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let lock = File::create(dir.join("lock")).context("creating the scratch copy's lock file")?;
-        lock.lock().context("waiting for another catalogue run to finish")?;
+        let lock = Lock::take(dir.join("lock"))?;
         let scratch = Scratch {
             root: dir.join("workspace"),
             target: dir.join("target"),
@@ -321,6 +320,58 @@ impl Scratch {
             return Ok(Verdict::DoesNotBuild(last_lines(&String::from_utf8_lossy(&output.stderr), 30)));
         }
         Ok(judge(variant, &reports))
+    }
+}
+
+/// A lock file holding the process id of the gate using the scratch copy.
+/// Another run waits for it; a lock left by a run that died (its process is
+/// gone, or the lock is over an hour old) is taken over.
+#[derive(Debug)]
+struct Lock(PathBuf);
+
+impl Lock {
+    fn take(path: PathBuf) -> Result<Lock> {
+        let mut said = false;
+        loop {
+            let created = std::fs::OpenOptions::new().write(true).create_new(true).open(&path);
+            match created {
+                Ok(mut file) => {
+                    use std::io::Write as _;
+                    write!(file, "{}", std::process::id()).context("writing the lock file")?;
+                    return Ok(Lock(path));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    if Lock::is_stale(&path) {
+                        let _ = std::fs::remove_file(&path);
+                        continue;
+                    }
+                    if !said {
+                        println!("catalogue: waiting for another run to finish ({})", path.display());
+                        said = true;
+                    }
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+                Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
+            }
+        }
+    }
+
+    fn is_stale(path: &Path) -> bool {
+        let age = std::fs::metadata(path).and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+        let older_than = |secs| age.is_some_and(|age| age > Duration::from_secs(secs));
+        let pid = std::fs::read_to_string(path).unwrap_or_default();
+        let pid = pid.trim();
+        let proc = Path::new("/proc");
+        // No process id after a few seconds: its writer died before writing it.
+        let unclaimed = pid.is_empty() && older_than(5);
+        let gone = proc.is_dir() && !pid.is_empty() && !proc.join(pid).exists();
+        unclaimed || gone || older_than(3600)
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
     }
 }
 

@@ -1,13 +1,16 @@
 //! `course hint`: the hints of the first failing check, one more each time.
 //!
-//! The only thing the runner remembers is how many hints it has shown for a
-//! check (in `target/course/hints.json`); which check is failing is always
-//! found by running the checks.
+//! The failure itself already shows the first hint (or the first
+//! `COURSE_HINTS`), so `hint` starts at the one after. The only thing the
+//! runner remembers is how many hints it has shown for a check (in
+//! `target/course/hints.json`); which check is failing is always found by
+//! running the checks.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use course_checks::harness::hints_shown;
 
 use crate::progress::{self, Status};
 use crate::term::{BOLD, DIM, GOOD, paint};
@@ -41,7 +44,10 @@ pub fn run(workspace: &Workspace, chapter: Option<&str>) -> Result<ExitCode> {
         .ok()
         .and_then(|text| serde_json::from_str(&text).ok())
         .unwrap_or_default();
-    let count = (shown.get(&key).copied().unwrap_or(0) + 1).min(check.hints.len());
+    // The failure showed the first hints already; each `hint` adds one.
+    let in_failure = hints_shown().min(check.hints.len());
+    let before = shown.get(&key).copied().unwrap_or(0).max(in_failure);
+    let count = (before + 1).min(check.hints.len());
     anstream::println!(
         "{} {}  {}",
         paint(BOLD, "Failing:"),
@@ -55,10 +61,21 @@ pub fn run(workspace: &Workspace, chapter: Option<&str>) -> Result<ExitCode> {
         )
     );
     anstream::println!("Read: \"{}\" in {}", check.section.title, check.section.source());
-    for (i, hint) in check.hints.iter().take(count).enumerate() {
-        anstream::println!("{} {hint}", paint(BOLD, format!("Hint {} of {}:", i + 1, check.hints.len())));
+    let total = check.hints.len();
+    if count > before {
+        let hint = check.hints[count - 1];
+        anstream::println!("{} {hint}", paint(BOLD, format!("Hint {count} of {total}:")));
+        if before > 0 {
+            let seen = if before == 1 { "Hint 1 is".to_owned() } else { format!("Hints 1 to {before} are") };
+            anstream::println!("{}", paint(DIM, format!("({seen} in the failure's transcript.)")));
+        }
+    } else {
+        // Every hint has been given: all of them again, in order.
+        for (i, hint) in check.hints.iter().enumerate() {
+            anstream::println!("{} {hint}", paint(BOLD, format!("Hint {} of {total}:", i + 1)));
+        }
     }
-    if count == check.hints.len() {
+    if count == total {
         anstream::println!(
             "{}",
             paint(

@@ -28,6 +28,7 @@ mod progress;
 mod reset;
 mod solution;
 mod sse_client;
+mod strip;
 mod term;
 mod verify;
 mod watch;
@@ -90,10 +91,14 @@ enum Command {
         /// Chapter number or slug.
         chapter: String,
     },
-    /// Shows your exercise against the solution, as a diff.
+    /// Shows your exercise against the solution, as a diff of the code
+    /// (comments and the book's ANCHOR markers left out).
     Diff {
         /// Chapter number or slug.
         chapter: String,
+        /// Show every line, comments too.
+        #[arg(long)]
+        all: bool,
     },
     /// Puts an exercise back as the course shipped it (asks first). Only that
     /// exercise's folder changes.
@@ -195,7 +200,7 @@ fn main() -> ExitCode {
         Command::Watch => workspace().and_then(|w| watch::run(&w)),
         Command::Hint { chapter } => workspace().and_then(|w| hint::run(&w, chapter.as_deref())),
         Command::Solution { chapter } => workspace().and_then(|w| solution::where_is(&w, &chapter)),
-        Command::Diff { chapter } => workspace().and_then(|w| solution::diff(&w, &chapter)),
+        Command::Diff { chapter, all } => workspace().and_then(|w| solution::diff(&w, &chapter, all)),
         Command::Reset { chapter, from, yes } => {
             workspace().and_then(|w| reset::run(&w, &chapter, &from, yes))
         }

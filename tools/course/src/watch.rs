@@ -4,11 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use notify_debouncer_mini::notify::RecursiveMode;
-use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
+use notify::event::{AccessKind, AccessMode, ModifyKind};
+use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher as _};
 
 use crate::check::print_report;
 use crate::progress;
@@ -19,10 +19,15 @@ use crate::workspace::Workspace;
 /// than this count as one.
 const DEBOUNCE: Duration = Duration::from_millis(250);
 
-/// Reports changed files under a folder, debounced.
+/// Reports files under a folder that are written, created or removed.
+///
+/// Only those count as a save. The file system also reports every time a
+/// file is merely opened or read — and running the checks makes cargo open
+/// every file of the exercise — so reacting to any event would re-run the
+/// checks for ever without a single save.
 pub struct Watcher {
-    _debouncer: Debouncer<notify_debouncer_mini::notify::RecommendedWatcher>,
-    changes: Receiver<DebounceEventResult>,
+    _watcher: RecommendedWatcher,
+    events: Receiver<notify::Result<Event>>,
 }
 
 impl std::fmt::Debug for Watcher {
@@ -31,39 +36,63 @@ impl std::fmt::Debug for Watcher {
     }
 }
 
+/// Whether an event is a save: content written, a file created, removed or
+/// renamed. Opening, reading and metadata changes (permissions, access
+/// times) are not.
+fn is_a_save(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Create(_) | EventKind::Remove(_) => true,
+        EventKind::Modify(ModifyKind::Metadata(_)) => false,
+        EventKind::Modify(_) => true,
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) | EventKind::Any | EventKind::Other => false,
+    }
+}
+
 impl Watcher {
     /// Starts watching `dir` and everything below it.
     pub fn new(dir: &Path) -> Result<Self> {
-        let (send, changes) = channel();
-        let mut debouncer = new_debouncer(DEBOUNCE, send).context("starting the file watcher")?;
-        debouncer
-            .watcher()
+        let (send, events) = channel();
+        let mut watcher = notify::recommended_watcher(move |event| {
+            let _ = send.send(event);
+        })
+        .context("starting the file watcher")?;
+        watcher
             .watch(dir, RecursiveMode::Recursive)
             .with_context(|| format!("watching {}", dir.display()))?;
-        Ok(Watcher { _debouncer: debouncer, changes })
+        Ok(Watcher { _watcher: watcher, events })
     }
 
-    /// Waits for the next change (up to `timeout`, or for ever) and returns
-    /// the files that changed. Build output under `target/` is ignored.
+    /// Waits for the next save (up to `timeout`, or for ever), then for the
+    /// burst it starts to settle, and returns the files saved. Build output
+    /// under `target/` is ignored.
     pub fn next_change(&self, timeout: Option<Duration>) -> Result<Option<Vec<PathBuf>>> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut saved = Vec::new();
         loop {
-            let events = match timeout {
-                Some(timeout) => match self.changes.recv_timeout(timeout) {
-                    Ok(events) => events,
-                    Err(RecvTimeoutError::Timeout) => return Ok(None),
+            // Before the first save: wait until the deadline. After it: wait
+            // until the burst has been quiet for DEBOUNCE.
+            let wait = match (saved.is_empty(), deadline) {
+                (false, _) => Some(DEBOUNCE),
+                (true, Some(deadline)) => Some(deadline.saturating_duration_since(Instant::now())),
+                (true, None) => None,
+            };
+            let event = match wait {
+                Some(wait) => match self.events.recv_timeout(wait) {
+                    Ok(event) => event,
+                    Err(RecvTimeoutError::Timeout) if saved.is_empty() => return Ok(None),
+                    Err(RecvTimeoutError::Timeout) => return Ok(Some(saved)),
                     Err(RecvTimeoutError::Disconnected) => anyhow::bail!("the file watcher stopped"),
                 },
-                None => self.changes.recv().context("the file watcher stopped")?,
+                None => self.events.recv().context("the file watcher stopped")?,
             };
-            let paths: Vec<PathBuf> = events
-                .map_err(|e| anyhow::anyhow!("file watcher: {e}"))?
-                .into_iter()
-                .map(|event| event.path)
-                .filter(|path| !path.components().any(|c| c.as_os_str() == "target"))
-                .collect();
-            if !paths.is_empty() {
-                return Ok(Some(paths));
+            let event = event.map_err(|e| anyhow::anyhow!("file watcher: {e}"))?;
+            if !is_a_save(&event.kind) {
+                continue;
             }
+            saved.extend(
+                event.paths.into_iter().filter(|path| !path.components().any(|c| c.as_os_str() == "target")),
+            );
         }
     }
 }
@@ -115,6 +144,35 @@ mod tests {
         let changed = changed.expect("a change within 10 s");
         let file = file.canonicalize().expect("canonical path");
         assert!(changed.iter().any(|p| p.canonicalize().ok().as_ref() == Some(&file)), "{changed:?}");
+    }
+
+    /// Reading files is what cargo does to every file of the exercise when it
+    /// runs the checks: it must not count as a save. The marker written
+    /// afterwards proves the watcher was listening all along.
+    #[test]
+    fn opening_and_reading_a_file_is_not_a_save() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let file = dir.path().join("lib.rs");
+        std::fs::write(&file, "// the learner's code\n").expect("writing");
+        let watcher = Watcher::new(dir.path()).expect("watching");
+        for _ in 0..20 {
+            let _ = std::fs::read_to_string(&file).expect("reading");
+            let _ = std::fs::metadata(&file).expect("metadata");
+        }
+        std::fs::write(dir.path().join("marker.rs"), "x").expect("writing the marker");
+        let changed = watcher.next_change(Some(Duration::from_secs(10))).expect("runs").expect("a change");
+        assert!(changed.iter().all(|p| p.ends_with("marker.rs")), "only the marker was saved: {changed:?}");
+    }
+
+    #[test]
+    fn a_removed_file_is_reported() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let file = dir.path().join("old.rs");
+        std::fs::write(&file, "x").expect("writing");
+        let watcher = Watcher::new(dir.path()).expect("watching");
+        std::fs::remove_file(&file).expect("removing");
+        let changed = watcher.next_change(Some(Duration::from_secs(10))).expect("runs").expect("a change");
+        assert!(changed.iter().any(|p| p.ends_with("old.rs")), "{changed:?}");
     }
 
     #[test]

@@ -94,20 +94,23 @@ fn checking_a_url_serving_a_wrong_server_fails_with_a_transcript() {
     }
 }
 
+/// The failure shows hint 1 already, so `hint` starts at hint 2; once every
+/// hint is out it recaps them all, in order.
 #[test]
-fn hints_come_one_more_at_a_time_in_order() {
+fn hints_start_after_the_one_the_failure_shows_and_come_one_at_a_time() {
     if !stub_is_pristine() {
         return;
     }
     let state = tempfile::tempdir().expect("a temp dir");
     let envs = [("COURSE_STATE_DIR", state.path())];
+    let failure = text(&course(&["check", "1"], &envs));
+    assert!(failure.contains("hint 1 of 2") && !failure.contains("hint 2 of 2"), "{failure}");
     let first = text(&course(&["hint", "1"], &envs));
-    assert!(first.contains("Hint 1 of 2") && !first.contains("Hint 2 of 2"), "one hint first:\n{first}");
+    assert!(first.contains("Hint 2 of 2") && !first.contains("Hint 1 of 2"), "the next hint only:\n{first}");
+    assert!(first.contains("That's every hint"), "{first}");
     let second = text(&course(&["hint", "1"], &envs));
     let (one, two) = (second.find("Hint 1 of 2"), second.find("Hint 2 of 2"));
-    assert!(one.is_some() && two.is_some() && one < two, "then both, in order:\n{second}");
-    let third = text(&course(&["hint", "1"], &envs));
-    assert!(third.contains("That's every hint"), "then no more:\n{third}");
+    assert!(one.is_some() && two.is_some() && one < two, "then all of them, in order:\n{second}");
 }
 
 #[test]
@@ -155,4 +158,111 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &target).expect("copying a file");
         }
     }
+}
+
+/// `diff` shows code: no doc comments, no `// ANCHOR` markers; `--all`
+/// shows every line.
+#[test]
+fn diff_shows_code_without_comment_or_anchor_noise() {
+    let output = course(&["diff", "1"], &[]);
+    let code = text(&output);
+    assert!(output.status.success(), "{code}");
+    assert!(
+        code.contains("diff --git a/exercises/01-http/src/api.rs b/solutions/01-http/src/api.rs"),
+        "{code}"
+    );
+    let noise: Vec<&str> = code
+        .lines()
+        .filter(|l| l.contains("ANCHOR") || l.get(1..).is_some_and(|l| l.trim_start().starts_with("//")))
+        .collect();
+    assert!(noise.is_empty(), "comment lines in the code diff: {noise:#?}");
+    let all = text(&course(&["diff", "1", "--all"], &[]));
+    assert!(all.contains("ANCHOR") && all.contains("///"), "--all shows every line:\n{all}");
+    assert!(code.lines().count() * 3 < all.lines().count() * 2, "the code diff is much shorter");
+}
+
+/// `watch` re-runs the checks only when a file is saved. Running them makes
+/// cargo open every file of the exercise; that must not count as a save.
+/// The window is a few seconds of watching with nothing saved: exactly one
+/// run must happen in it.
+#[test]
+fn watch_does_not_rerun_without_a_save() {
+    use std::io::BufRead as _;
+    use std::time::{Duration, Instant};
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_course"))
+        .arg("watch")
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("starting course watch");
+    let stdout = child.stdout.take().expect("stdout");
+    let (send, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let started = Instant::now();
+    let first = loop {
+        match lines.recv_timeout(Duration::from_secs(600).saturating_sub(started.elapsed())) {
+            Ok(line) if line.starts_with("Watching") => break Some(line),
+            Ok(line) => seen.push(line),
+            Err(_) => break None,
+        }
+    };
+    if first.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+        // Every chapter done (a learner's finished checkout): watch exits.
+        assert!(seen.iter().any(|l| l.contains("Every chapter")), "watch never started watching:\n{seen:#?}");
+        return;
+    }
+    // Nothing is saved in this window; a second run would print a second
+    // report and a second "Watching".
+    let window_end = Instant::now() + Duration::from_secs(6);
+    let mut after = Vec::new();
+    while let Some(left) = window_end.checked_duration_since(Instant::now()) {
+        match lines.recv_timeout(left) {
+            Ok(line) => after.push(line),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => break,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let runs = seen.iter().filter(|l| l.starts_with("Chapter ")).count();
+    assert_eq!(runs, 1, "one run before watching:\n{seen:#?}");
+    assert!(after.is_empty(), "watch re-ran without a save:\n{after:#?}");
+}
+
+/// The catalogue gate, on fixture variants of chapter 1 (tests/catalogue):
+/// one caught as declared, and one of each way a variant can be wrong.
+#[test]
+fn the_catalogue_gate_proves_each_variant_and_says_what_is_wrong() {
+    let solution = root().join("solutions/01-http/src/api.rs");
+    let before = std::fs::read(&solution).expect("reading the solution");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/catalogue");
+    let fixtures = fixtures.to_str().expect("a UTF-8 path");
+    let output = course(&["dev", "catalogue", "1", "--catalogue", fixtures], &[]);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "three fixtures are wrong on purpose:\n{out}");
+    for expected in [
+        "✓ created_answers_200: caught by s2_creating::creating_a_task_answers_201_with_the_task",
+        "✗ declares_a_later_check: a different check failed first: \
+         s2_creating::creating_a_task_answers_201_with_the_task, saying \"POST /boards/board-1/tasks",
+        "✗ only_a_comment_changes: no check failed",
+        "✗ stale_context: the patch does not apply to the solution (stale)",
+        "catalogue: 3 of 4 variant(s) not caught as declared",
+    ] {
+        assert!(out.contains(expected), "expected {expected:?} in:\n{out}");
+    }
+    let after = std::fs::read(&solution).expect("reading the solution");
+    assert!(before == after, "the gate works on a scratch copy: the solution is untouched");
 }
