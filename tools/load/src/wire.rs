@@ -501,6 +501,11 @@ impl std::fmt::Display for WireReport {
         };
         writeln!(
             f,
+            "Delivering one change to one client, as that client's connection carries it (up: client → server):"
+        )?;
+        writeln!(f)?;
+        writeln!(
+            f,
             "| Transport | Up, bytes | Down, bytes | Total per message | Payload (JSON) | Overhead | Setup, bytes | Latency p50 / p99 (loopback) |"
         )?;
         writeln!(f, "|---|---:|---:|---:|---:|---:|---:|---|")?;

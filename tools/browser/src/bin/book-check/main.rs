@@ -16,7 +16,8 @@
 //!    the solution pages (`code/solNN-*`) out of its index.
 //! 7. [`spoilers`]: no page shows, unfolded, three or more lines of a
 //!    function an exercise leaves to the learner ([`items`]) before the
-//!    chapter's walkthrough. `--spoilers report` lists them without failing.
+//!    chapter's walkthrough (`--spoilers report` lists them without
+//!    failing), and the solution pages fold every file.
 //!
 //! Screenshots of chapters 0 and 1, a diagram, a quiz and the search go to
 //! `.ci/artifacts/screenshots/`.
@@ -236,6 +237,10 @@ fn check_spoilers(pages: &[Page], root: &Path, book: &Path, rule: Spoilers) -> R
     let summary =
         std::fs::read_to_string(&summary).with_context(|| format!("reading {}", summary.display()))?;
     let shape = spoilers::Book { order: summary_order(&summary), chapters };
+    let unfolded = spoilers::unfolded_solution_files(pages);
+    for problem in &unfolded {
+        println!("  ✗ {problem}");
+    }
     let found = spoilers::find(pages, &shape, &learner);
     let mut per_page: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for spoiler in &found {
@@ -245,17 +250,18 @@ fn check_spoilers(pages: &[Page], root: &Path, book: &Path, rule: Spoilers) -> R
     }
     if found.is_empty() {
         println!("  ✓ no spoilers on {} pages", pages.len());
-        return Ok(0);
+        return Ok(unfolded.len());
     }
     let pages: Vec<String> = per_page.iter().map(|(page, n)| format!("{page} ({n})")).collect();
     println!("  {} spoiler(s) on: {}", found.len(), pages.join(", "));
-    Ok(match rule {
-        Spoilers::Enforce => found.len(),
-        Spoilers::Report => {
-            println!("  (--spoilers report: listed, not counted as problems)");
-            0
-        }
-    })
+    Ok(unfolded.len()
+        + match rule {
+            Spoilers::Enforce => found.len(),
+            Spoilers::Report => {
+                println!("  (--spoilers report: listed, not counted as problems)");
+                0
+            }
+        })
 }
 
 /// The pages SUMMARY.md links, in order, as built files (`ch01-http.html`).

@@ -137,6 +137,27 @@ pub fn find(pages: &[Page], book: &Book, learner: &[ChapterItems]) -> Vec<Spoile
     spoilers
 }
 
+/// The files a solution page (`code/sol…`) shows unfolded: each file sits
+/// under its own `##` heading and must be inside a `<details>`.
+pub fn unfolded_solution_files(pages: &[Page]) -> Vec<String> {
+    let mut found = Vec::new();
+    for page in pages.iter().filter(|page| page.file.starts_with("code/sol")) {
+        let mut heading: Option<&str> = None;
+        for block in &page.blocks {
+            match block.kind.as_str() {
+                "h2" => heading = Some(&block.text),
+                "pre" if !block.folded => {
+                    if let Some(file) = heading {
+                        found.push(format!("{} shows {file} unfolded: put it in a <details>", page.file));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    found
+}
+
 /// Every run of [`RUN`] lines of a learner function, to the functions that have it.
 struct Index<'a> {
     items: Vec<&'a Item>,
@@ -295,6 +316,23 @@ mod tests {
         assert_eq!(find(&[shown("ch01-http.html")], &book(), &learner("")).len(), 1);
         assert_eq!(find(&[shown("code/sol03-handshake.html")], &book(), &learner("")).len(), 1);
         assert!(find(&[shown("ch04-frames.html")], &book(), &learner("")).is_empty());
+    }
+
+    #[test]
+    fn a_solution_page_folds_every_file() {
+        let shown = page(
+            "code/sol03-handshake.html",
+            &[
+                ("h1", "Solution", false),
+                ("pre", "cargo test", false),
+                ("h2", "src/a.rs", false),
+                ("pre", "fn a() {}", true),
+            ],
+        );
+        assert!(unfolded_solution_files(&[shown]).is_empty());
+        let unfolded =
+            page("code/sol03-handshake.html", &[("h2", "src/a.rs", false), ("pre", "fn a() {}", false)]);
+        assert_eq!(unfolded_solution_files(&[unfolded]).len(), 1);
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub struct Page {
 /// A heading or a code block of a page's content, as the reader gets it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Block {
-    /// `h1`, `h2`, `h3` or `pre`.
+    /// `h1`, `h2`, `h3` or `pre` (a code block, or every text of a quiz).
     pub kind: String,
     /// The heading's text, or the code block's whole text (hidden lines included).
     pub text: String,
@@ -115,11 +115,20 @@ return {
     ? Array.from(main.querySelectorAll('p')).filter((p) => p.textContent.trim().startsWith('{{#quiz')).length
     : 0,
   blocks: main
-    ? Array.from(main.querySelectorAll('h1, h2, h3, pre'), (e) => ({
-        kind: e.tagName.toLowerCase(),
-        text: e.tagName === 'PRE' ? e.textContent : e.textContent.trim(),
-        folded: e.closest('details') !== null,
-      }))
+    ? Array.from(main.querySelectorAll('h1, h2, h3, pre, .quiz-placeholder'), (e) => {
+        const folded = e.closest('details') !== null;
+        if (e.classList.contains('quiz-placeholder')) {
+          // A quiz's questions and answers, every text in them, as code.
+          const texts = [];
+          const walk = (v) => {
+            if (typeof v === 'string') { texts.push(v); } else if (v && typeof v === 'object') { Object.values(v).forEach(walk); }
+          };
+          try { walk(JSON.parse(e.dataset.quizQuestions || 'null')); } catch (error) { /* counted elsewhere */ }
+          return { kind: 'pre', text: texts.join('\n'), folded };
+        }
+        if (e.tagName === 'PRE' && e.closest('.quiz-placeholder')) { return null; }
+        return { kind: e.tagName.toLowerCase(), text: e.tagName === 'PRE' ? e.textContent : e.textContent.trim(), folded };
+      }).filter((block) => block !== null)
     : [],
 };
 "#;
