@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
-use crate::feed::{Change, Feed, Subscription};
+use crate::feed::{Change, Feed, Subscription, Unwatched};
 
 /// A task, exactly as it goes over the wire:
 /// `{"id":"task-5","title":"Design login page","column":"todo"}`.
@@ -127,17 +127,62 @@ impl Boards {
     // ANCHOR: subscribe
     /// Subscribes to `board`'s events: a snapshot of its tasks (or a replay
     /// after `last_event_id`) and a receiver for every event after it,
-    /// taken together under the lock. Subscribing to a board nobody has
-    /// used yet creates it, so that its first task reaches this subscriber.
+    /// taken together under the lock.
+    ///
+    /// Subscribing to a board nobody has used yet creates it, so that its
+    /// first task reaches this subscriber; but only for as long as someone
+    /// is subscribed (see [`Boards::forget_when_unwatched`]).
     pub fn subscribe(&self, board: &str, last_event_id: Option<&str>) -> Subscription {
         let capacity = self.replay_capacity;
-        self.with_boards(|boards| {
-            let board = boards.entry(board.to_owned()).or_insert_with(|| Board::new(capacity));
-            let tasks = board.tasks.values().cloned().collect();
-            board.feed.subscribe(tasks, last_event_id)
-        })
+        let (subscription, created) = self.with_boards(|boards| {
+            let created = !boards.contains_key(board);
+            let entry = boards.entry(board.to_owned()).or_insert_with(|| Board::new(capacity));
+            let tasks = entry.tasks.values().cloned().collect();
+            let unwatched = created.then(|| entry.feed.unwatched());
+            (entry.feed.subscribe(tasks, last_event_id), unwatched)
+        });
+        if let Some(unwatched) = created {
+            self.forget_when_unwatched(board.to_owned(), unwatched);
+        }
+        subscription
     }
     // ANCHOR_END: subscribe
+
+    /// How many boards the server holds. The checks count them, to prove
+    /// that asking about boards nobody uses costs nothing that lasts.
+    pub fn board_count(&self) -> usize {
+        self.with_boards(|boards| boards.len())
+    }
+
+    /// Removes `board` once its last subscriber is gone, unless it has held
+    /// a task by then.
+    ///
+    /// Without this, `GET /boards/<any name>/events` would leave a board
+    /// and its channel behind for every name anyone cares to type: memory
+    /// that grows for as long as the server runs. A board that has held a
+    /// task stays, even when empty, so that its task and event ids keep
+    /// counting up and are never handed out twice.
+    fn forget_when_unwatched(&self, board: String, unwatched: Unwatched) {
+        let boards = self.clone();
+        tokio::spawn(async move {
+            loop {
+                unwatched.wait().await;
+                let watched_again = boards.with_boards(|map| match map.get(&board) {
+                    Some(entry) if !unwatched.is(&entry.feed) => false,
+                    Some(entry) if entry.last_number > 0 => false,
+                    Some(entry) if entry.feed.has_subscribers() => true,
+                    Some(_) => {
+                        map.remove(&board);
+                        false
+                    }
+                    None => false,
+                });
+                if !watched_again {
+                    return;
+                }
+            }
+        });
+    }
 
     fn with_boards<R>(&self, f: impl FnOnce(&mut HashMap<String, Board>) -> R) -> R {
         // A panic while holding the lock would poison it. Every critical

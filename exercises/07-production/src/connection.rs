@@ -19,6 +19,12 @@
 //! idle timeout, a binary message, a broken writer — [`run`] then does the
 //! same cleanup: stop the user's typing indicators, leave the room.
 //!
+//! Only the read loop decides how a connection ends. The writer never
+//! starts a closing handshake of its own: it sends the close frame the read
+//! loop queues, flushes tungstenite's answer to the client's, and stops. So
+//! a connection that failed is dropped without a word, never "closed
+//! politely" with a close frame that has no code.
+//!
 //! Chapter 6 adds task commands. The read loop runs a `create_task` or a
 //! `move_task` on the shared boards — as an HTTP request would — and answers
 //! on this connection only (`Connection::reply`); the board's event stream
@@ -45,12 +51,12 @@ use crate::commands;
 use crate::error::ApiError;
 use crate::limits::{self, Rate, Slot};
 use crate::protocol::{self, ClientMessage, ServerMessage};
-use crate::rooms::{Event, Membership, Rooms};
+use crate::rooms::{Announcement, Rooms, Subscription};
 use crate::typing::Typing;
 
 /// tungstenite's read buffer per connection. Its default, 128 KiB, is
 /// allocated and zero-filled on the first read: about 137 KB resident per
-/// idle connection. Presence messages are tens of bytes, and a message
+/// idle connection in all. Presence messages are tens of bytes, and a message
 /// bigger than the buffer is still read whole, in several reads. With 4 KiB
 /// a whole idle connection of this server costs about 10 KiB.
 const READ_BUFFER_BYTES: usize = 4096;
@@ -59,18 +65,18 @@ const READ_BUFFER_BYTES: usize = 4096;
 /// client is not reading: pings are then skipped, and anything else waits.
 const OUTBOX_CAPACITY: usize = 32;
 
+/// The error for anything but `join` (or `ping`) before a `join`.
+const JOIN_FIRST: &str = "join a board first: {\"type\":\"join\",\"boardId\":…,\"user\":…}";
+
 /// How long the writer may take to send what is queued (a close frame,
 /// say) once the connection is over, before it is stopped anyway.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
-/// The error for anything but `join` before a `join`.
-const JOIN_FIRST: &str = "join a board first: {\"type\":\"join\",\"boardId\":…,\"user\":…}";
-
 // ANCHOR: upgrade
 /// `GET /ws`: upgrades to a WebSocket, or refuses as RFC 6455 says.
 ///
-/// Taking the extractor's `Result` lets us answer a bad version ourselves:
-/// axum's own answer is `400` without the header the RFC asks for.
+/// Taking the extractor's `Result` lets us answer its rejections ourselves
+/// where axum's own answers fall short of the RFCs (see [`refuse`]).
 ///
 /// CORS plays no part here: a browser opens a WebSocket to any origin, and
 /// only tells the server where the page came from, in `Origin`. Refusing
@@ -86,20 +92,7 @@ pub async fn upgrade(
 ) -> Response {
     let ws = match ws {
         Ok(ws) => ws,
-        // "If this version does not match a version understood by the
-        // server, the server MUST abort the WebSocket handshake [...] and
-        // instead send an appropriate HTTP error code (such as 426 Upgrade
-        // Required) and a |Sec-WebSocket-Version| header field indicating
-        // the version(s) the server is capable of understanding." (§4.2.2)
-        Err(WebSocketUpgradeRejection::InvalidWebSocketVersionHeader(_)) => {
-            return (
-                StatusCode::UPGRADE_REQUIRED,
-                [(header::SEC_WEBSOCKET_VERSION, "13")],
-                "this server speaks WebSocket version 13\n",
-            )
-                .into_response();
-        }
-        Err(rejection) => return rejection.into_response(),
+        Err(rejection) => return refuse(rejection),
     };
     let max = state.config.max_message_bytes;
     ws.read_buffer_size(READ_BUFFER_BYTES).max_message_size(max).max_frame_size(max).on_upgrade(
@@ -110,30 +103,61 @@ pub async fn upgrade(
         },
     )
 }
+
+/// The answer to a request that is not a WebSocket handshake we can accept.
+///
+/// - Not asking to upgrade at all (a plain `GET /ws`), or asking for a
+///   version other than 13: `426 Upgrade Required`, which "MUST send an
+///   Upgrade header field to indicate the acceptable protocols" (RFC 9110
+///   §15.5.22), with `Sec-WebSocket-Version: 13`, "indicating the
+///   version(s) the server is capable of understanding" (RFC 6455 §4.2.2).
+///   axum's own answers are `400`s without either header.
+/// - `HEAD /ws` (routed here by `get`): `405`, with the `Allow` header a 405
+///   MUST carry (RFC 9110 §15.5.6), which axum's answer leaves out.
+/// - Anything else (no `Sec-WebSocket-Key`, say): axum's answer, a `400`.
+fn refuse(rejection: WebSocketUpgradeRejection) -> Response {
+    match rejection {
+        WebSocketUpgradeRejection::InvalidConnectionHeader(_)
+        | WebSocketUpgradeRejection::InvalidUpgradeHeader(_)
+        | WebSocketUpgradeRejection::InvalidWebSocketVersionHeader(_)
+        | WebSocketUpgradeRejection::ConnectionNotUpgradable(_) => (
+            StatusCode::UPGRADE_REQUIRED,
+            [(header::UPGRADE, "websocket"), (header::SEC_WEBSOCKET_VERSION, "13")],
+            "this is a WebSocket endpoint: upgrade to websocket, version 13\n",
+        )
+            .into_response(),
+        WebSocketUpgradeRejection::MethodNotGet(_) => {
+            (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "GET")], "a WebSocket handshake is a GET\n")
+                .into_response()
+        }
+        other => other.into_response(),
+    }
+}
 // ANCHOR_END: upgrade
 
 /// What the read loop asks the writer to send.
 ///
 /// tokio's mpsc allocates its slots up front, 32 at a time, each the size of
-/// the largest variant. `Follow` comes once per connection, so it is boxed:
-/// a slot is then 48 bytes instead of 120, for every idle connection.
+/// the largest variant. `Subscribed` comes once per connection, so it is
+/// boxed: a slot is then 48 bytes instead of 120, for every idle connection.
 #[derive(Debug)]
 enum Outgoing {
     /// This frame.
     Frame(Message),
-    /// The joiner's snapshot, then — in order, after it — the room's events.
-    Follow(Box<Follow>),
+    /// The joiner's subscription: its start (the snapshot) first, then — in
+    /// order, after it — the room's announcements.
+    Subscribed(Box<Subscribed>),
 }
 
-/// The start of a member's subscription: its snapshot and its room.
+/// A member's subscription, handed to its writer.
 #[derive(Debug)]
-struct Follow {
-    snapshot: ServerMessage,
-    room: Room,
+struct Subscribed {
+    member: Member,
+    subscription: Subscription,
 }
 
 /// Who a connection is, once it has joined.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Member {
     board: String,
     user: String,
@@ -143,15 +167,15 @@ struct Member {
 #[derive(Debug)]
 struct Connection {
     state: AppState,
+    outbox: mpsc::Sender<Outgoing>,
+    member: Option<Member>,
+    typing: Typing,
     /// Chapter 7: the signed-in user; `join` may only join as them. The
     /// gate lets no anonymous socket through (`auth::needs`), so this is
     /// `None` only on a server that does not ask.
     user: Option<User>,
     /// Chapter 7: how many messages this client may still send (`RATE_LIMIT_PER_S`).
     rate: Rate,
-    outbox: mpsc::Sender<Outgoing>,
-    member: Option<Member>,
-    typing: Typing,
 }
 
 // ANCHOR: run
@@ -160,7 +184,7 @@ struct Connection {
 pub async fn run(socket: WebSocket, state: AppState, user: Option<User>) {
     let (sink, mut stream) = socket.split();
     let (outbox, queue) = mpsc::channel(OUTBOX_CAPACITY);
-    let writer = tokio::spawn(write(sink, queue, state.rooms.clone(), state.config.write_timeout));
+    let mut writer = tokio::spawn(write(sink, queue, state.rooms.clone(), state.config.write_timeout));
     let mut connection = Connection {
         typing: Typing::new(state.config.typing_ttl),
         outbox,
@@ -173,25 +197,26 @@ pub async fn run(socket: WebSocket, state: AppState, user: Option<User>) {
     let ending = connection.read(&mut stream).await;
     connection.leave();
 
-    // Dropping the outbox tells the writer to send what is queued, then
-    // close. A client that does not read could keep it waiting forever.
+    // Dropping the outbox tells the writer to send what is queued, flush
+    // and stop; it never adds a close frame of its own.
     drop(connection);
-    let stop = writer.abort_handle();
     match ending {
+        // A client that does not read could keep the writer waiting forever.
         Ending::Close => {
-            if timeout(CLOSE_GRACE, writer).await.is_err() {
-                stop.abort();
+            if timeout(CLOSE_GRACE, &mut writer).await.is_err() {
+                writer.abort();
             }
         }
-        Ending::Drop => stop.abort(),
+        Ending::Drop => writer.abort(),
     }
 }
 
 /// How a connection ends, which decides how its socket is let go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ending {
-    /// The closing handshake: the writer sends what is queued and a close
-    /// frame (or the answer to the client's).
+    /// The closing handshake: the writer sends what is queued, the close
+    /// frame included (the server's, or tungstenite's answer to the
+    /// client's), then the socket is dropped.
     Close,
     /// No handshake: the socket is dropped and TCP closes. For a connection
     /// that failed — a protocol error, a message over the limit, TCP gone —
@@ -204,6 +229,7 @@ impl Connection {
     // ANCHOR: read
     /// Reads until the connection ends, and says how it ended.
     async fn read(&mut self, stream: &mut SplitStream<WebSocket>) -> Ending {
+        // Chapter 7: the config is shared (it holds lists and paths), not copied.
         let config = std::sync::Arc::clone(&self.state.config);
         let mut heartbeat = interval(config.heartbeat);
         // The first ping one heartbeat from now, not at once.
@@ -239,7 +265,7 @@ impl Connection {
                         // tungstenite answers pings by itself.
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                         // A clean close: tungstenite has queued the answering
-                        // close frame, which the writer flushes as it closes.
+                        // close frame, which the writer flushes.
                         Some(Ok(Message::Close(_))) | None => return Ending::Close,
                         // TCP dropped, or a protocol error: an unmasked frame,
                         // a message over the limit... RFC 6455 calls this
@@ -252,7 +278,7 @@ impl Connection {
                 }
                 // The writer ended: the socket is broken.
                 () = self.outbox.closed() => return Ending::Drop,
-                task = self.typing.expired() => self.tell_typing_stopped(task),
+                task = self.typing.expired() => self.tell_typing_stopped(&task),
                 _ = heartbeat.tick() => {
                     // If the outbox is full the client isn't reading, and
                     // one more ping would not help.
@@ -275,14 +301,15 @@ impl Connection {
             Ok(message) => message,
             Err(unreadable) => return self.error(unreadable.to_string(), unreadable.request_id).await,
         };
-        let Some(member) = &self.member else {
-            return match message {
-                ClientMessage::Join { board_id, user } => self.join(board_id, user).await,
-                other => {
-                    let request_id = other.request_id().map(str::to_owned);
-                    self.error(JOIN_FIRST.into(), request_id).await
-                }
-            };
+        let (member, message) = match (&self.member, message) {
+            // The application heartbeat: answered to this client alone, joined or not.
+            (_, ClientMessage::Ping) => return self.send(ServerMessage::Pong).await,
+            (None, ClientMessage::Join { board_id, user }) => return self.join(board_id, user).await,
+            (None, other) => {
+                let request_id = other.request_id().map(str::to_owned);
+                return self.error(JOIN_FIRST.into(), request_id).await;
+            }
+            (Some(member), message) => (member, message),
         };
         match message {
             ClientMessage::Join { .. } => {
@@ -290,14 +317,14 @@ impl Connection {
                 self.error(error, None).await;
             }
             ClientMessage::Typing { task_id } => {
+                // Only a new indicator is news; a refresh just keeps it alive.
                 if self.typing.start(&task_id) {
-                    let typing = ServerMessage::Typing { user: member.user.clone(), task_id };
-                    self.state.rooms.broadcast(&member.board, &member.user, &typing);
+                    self.state.rooms.typing(&member.board, &member.user, &task_id);
                 }
             }
             ClientMessage::TypingStopped { task_id } => {
                 if self.typing.stop(&task_id) {
-                    self.tell_typing_stopped(task_id);
+                    self.tell_typing_stopped(&task_id);
                 }
             }
             ClientMessage::CreateTask { request_id, title } => {
@@ -308,6 +335,7 @@ impl Connection {
                 let outcome = commands::move_task(&self.state.boards, &member.board, &task_id, column);
                 self.reply(request_id, outcome).await;
             }
+            ClientMessage::Ping => {}
         }
     }
     // ANCHOR_END: on_text
@@ -323,7 +351,7 @@ impl Connection {
             Ok(task) => ServerMessage::Ack { request_id, task },
             Err(error) => ServerMessage::Error { message: error.to_string(), request_id: Some(request_id) },
         };
-        let _ = self.outbox.send(Outgoing::Frame(Message::text(answer.to_json()))).await;
+        self.send(answer).await;
     }
     // ANCHOR_END: reply
 
@@ -332,16 +360,16 @@ impl Connection {
         // connection may only join as the user it signed in as (`self.user`);
         // any other `user` gets an error, and the connection stays open.
         tracing::info!("{user} joins {board}");
-        let Membership { snapshot, events } = self.state.rooms.join(&board, &user);
-        let room = Room { board: board.clone(), user: user.clone(), events };
-        self.member = Some(Member { board, user });
-        let _ = self.outbox.send(Outgoing::Follow(Box::new(Follow { snapshot, room }))).await;
+        let subscription = self.state.rooms.join(&board, &user);
+        let member = Member { board, user };
+        self.member = Some(member.clone());
+        let subscribed = Subscribed { member, subscription };
+        let _ = self.outbox.send(Outgoing::Subscribed(Box::new(subscribed))).await;
     }
 
-    fn tell_typing_stopped(&self, task_id: String) {
+    fn tell_typing_stopped(&self, task: &str) {
         if let Some(member) = &self.member {
-            let stopped = ServerMessage::TypingStopped { user: member.user.clone(), task_id };
-            self.state.rooms.broadcast(&member.board, &member.user, &stopped);
+            self.state.rooms.typing_stopped(&member.board, &member.user, task);
         }
     }
 
@@ -349,8 +377,8 @@ impl Connection {
     /// The cleanup, for every way a connection ends: the user's typing
     /// indicators stop, then the user leaves the room.
     fn leave(&mut self) {
-        for task_id in self.typing.stop_all() {
-            self.tell_typing_stopped(task_id);
+        for task in self.typing.stop_all() {
+            self.tell_typing_stopped(&task);
         }
         if let Some(Member { board, user }) = self.member.take() {
             tracing::info!("{user} leaves {board}");
@@ -359,9 +387,12 @@ impl Connection {
     }
     // ANCHOR_END: leave
 
+    async fn send(&self, message: ServerMessage) {
+        let _ = self.outbox.send(Outgoing::Frame(Message::text(message.to_json()))).await;
+    }
+
     async fn error(&self, message: String, request_id: Option<String>) {
-        let text = ServerMessage::Error { message, request_id }.to_json();
-        let _ = self.outbox.send(Outgoing::Frame(Message::text(text))).await;
+        self.send(ServerMessage::Error { message, request_id }).await;
     }
 
     async fn close(&self, code: u16, reason: &'static str) {
@@ -379,19 +410,19 @@ async fn write(
     rooms: Rooms,
     write_timeout: Duration,
 ) {
-    let mut room: Option<Room> = None;
+    let mut follower: Option<Follower> = None;
     loop {
         let message = tokio::select! {
             outgoing = queue.recv() => match outgoing {
                 Some(Outgoing::Frame(message)) => message,
-                Some(Outgoing::Follow(follow)) => {
-                    let Follow { snapshot, room: joined } = *follow;
-                    room = Some(joined);
-                    Message::text(snapshot.to_json())
+                Some(Outgoing::Subscribed(subscribed)) => {
+                    let Subscribed { member, subscription: Subscription { start, live } } = *subscribed;
+                    follower = Some(Follower { member, live });
+                    Message::text(start.to_json())
                 }
                 None => break,
             },
-            message = next_event(&mut room, &rooms) => message,
+            message = next_announcement(&mut follower, &rooms) => message,
         };
         // Chapter 7: a client that takes longer than WRITE_TIMEOUT_MS to read
         // one message is evicted. Either way the read loop sees the outbox close.
@@ -400,76 +431,82 @@ async fn write(
             return;
         }
     }
-    let _ = sink.close().await;
+    // The connection is over. Flush what is written — a close frame the
+    // read loop queued, or tungstenite's answer to the client's — and no
+    // more: `sink.close()` would start a closing handshake of the writer's
+    // own, with a close frame that has no code, even on a connection that
+    // failed.
+    let _ = sink.flush().await;
 }
 // ANCHOR_END: write
 
-/// The room a writer follows, for the member it writes to.
+/// A member's place in its room, as its writer follows it.
 #[derive(Debug)]
-struct Room {
-    board: String,
-    user: String,
-    events: broadcast::Receiver<Event>,
+struct Follower {
+    member: Member,
+    live: broadcast::Receiver<Announcement>,
 }
 
-// ANCHOR: next_event
-/// The next room event for this connection's client; never, while it has
+// ANCHOR: next_announcement
+/// The next announcement for this connection's client; never, while it has
 /// not joined.
-async fn next_event(room: &mut Option<Room>, rooms: &Rooms) -> Message {
-    if let Some(current) = room {
+async fn next_announcement(follower: &mut Option<Follower>, rooms: &Rooms) -> Message {
+    if let Some(current) = follower {
+        let Member { board, user } = &current.member;
         loop {
-            match current.events.recv().await {
+            match current.live.recv().await {
                 // Nobody is told about themselves.
-                Ok(event) if *event.about == *current.user => continue,
-                Ok(event) => return Message::Text(event.text),
+                Ok(announcement) if *announcement.about == **user => continue,
+                Ok(announcement) => return Message::Text(announcement.text),
                 // The client fell so far behind that the room's buffer moved
-                // on without it: events are lost, so its picture of the
-                // board is wrong. A fresh snapshot puts it right.
+                // on without it: announcements are lost, so its picture of
+                // the board is wrong. A fresh snapshot — users and typists —
+                // replaces it.
                 Err(RecvError::Lagged(missed)) => {
-                    tracing::warn!(
-                        "{} fell {missed} events behind on {}; resyncing",
-                        current.user,
-                        current.board
-                    );
-                    let Some(fresh) = rooms.resync(&current.board) else { break };
-                    current.events = fresh.events;
-                    return Message::text(fresh.snapshot.to_json());
+                    tracing::warn!("{user} fell {missed} announcements behind on {board}; resyncing");
+                    let Some(Subscription { start, live }) = rooms.resync(board) else { break };
+                    current.live = live;
+                    return Message::text(start.to_json());
                 }
                 Err(RecvError::Closed) => break,
             }
         }
-        *room = None;
+        *follower = None;
     }
     std::future::pending().await
 }
-// ANCHOR_END: next_event
+// ANCHOR_END: next_announcement
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::Typist;
     use crate::rooms::ROOM_CAPACITY;
 
-    fn follow(rooms: &Rooms, board: &str, user: &str) -> Option<Room> {
-        let Membership { events, .. } = rooms.join(board, user);
-        Some(Room { board: board.into(), user: user.into(), events })
+    fn follow(rooms: &Rooms, board: &str, user: &str) -> Option<Follower> {
+        let Subscription { live, .. } = rooms.join(board, user);
+        Some(Follower { member: Member { board: board.into(), user: user.into() }, live })
     }
 
-    fn typing(user: &str, task: &str) -> ServerMessage {
-        ServerMessage::Typing { user: user.into(), task_id: task.into() }
+    fn typing(user: &str, task: &str) -> Message {
+        Message::text(ServerMessage::Typing { user: user.into(), task_id: task.into() }.to_json())
     }
 
-    /// The next event, or a failure instead of a hang.
-    async fn next(room: &mut Option<Room>, rooms: &Rooms) -> Message {
-        timeout(Duration::from_secs(1), next_event(room, rooms)).await.expect("no event came")
+    /// The next announcement, or a failure instead of a hang.
+    async fn next(follower: &mut Option<Follower>, rooms: &Rooms) -> Message {
+        timeout(Duration::from_secs(1), next_announcement(follower, rooms)).await.expect("nothing came")
     }
 
     #[tokio::test]
     async fn a_member_is_never_told_about_itself() {
         let rooms = Rooms::default();
         let mut alice = follow(&rooms, "board-1", "Alice");
-        rooms.broadcast("board-1", "Alice", &typing("Alice", "task-1"));
-        rooms.broadcast("board-1", "Bob", &typing("Bob", "task-2"));
-        assert_eq!(next(&mut alice, &rooms).await, Message::text(typing("Bob", "task-2").to_json()));
+        let _bob = rooms.join("board-1", "Bob");
+        rooms.typing("board-1", "Alice", "task-1");
+        rooms.typing("board-1", "Bob", "task-2");
+        let joined = ServerMessage::Joined { board_id: "board-1".into(), user: "Bob".into() };
+        assert_eq!(next(&mut alice, &rooms).await, Message::text(joined.to_json()));
+        assert_eq!(next(&mut alice, &rooms).await, typing("Bob", "task-2"));
     }
 
     #[tokio::test]
@@ -478,19 +515,24 @@ mod tests {
         let mut alice = follow(&rooms, "board-1", "Alice");
         let _bob = rooms.join("board-1", "Bob");
         for n in 0..ROOM_CAPACITY + 10 {
-            rooms.broadcast("board-1", "Bob", &typing("Bob", &format!("task-{n}")));
+            rooms.typing("board-1", "Bob", &format!("task-{n}"));
+            rooms.typing_stopped("board-1", "Bob", &format!("task-{n}"));
         }
-        let snapshot =
-            ServerMessage::Presence { board_id: "board-1".into(), users: vec!["Alice".into(), "Bob".into()] };
+        rooms.typing("board-1", "Bob", "task-last");
+        let snapshot = ServerMessage::Presence {
+            board_id: "board-1".into(),
+            users: vec!["Alice".into(), "Bob".into()],
+            typing: vec![Typist { user: "Bob".into(), task_id: "task-last".into() }],
+        };
         assert_eq!(next(&mut alice, &rooms).await, Message::text(snapshot.to_json()));
-        rooms.broadcast("board-1", "Bob", &typing("Bob", "task-new"));
-        assert_eq!(next(&mut alice, &rooms).await, Message::text(typing("Bob", "task-new").to_json()));
+        rooms.typing("board-1", "Bob", "task-new");
+        assert_eq!(next(&mut alice, &rooms).await, typing("Bob", "task-new"));
     }
 
     #[tokio::test]
     async fn a_writer_that_has_not_joined_waits() {
         let rooms = Rooms::default();
-        let waiting = timeout(Duration::from_millis(50), next_event(&mut None, &rooms)).await;
+        let waiting = timeout(Duration::from_millis(50), next_announcement(&mut None, &rooms)).await;
         assert!(waiting.is_err());
     }
 }

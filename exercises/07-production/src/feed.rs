@@ -94,7 +94,8 @@ pub struct Feed {
     recent: VecDeque<Arc<FeedEvent>>,
     capacity: usize,
     /// `broadcast` gives each receiver every message, and never makes the
-    /// sender wait: a receiver that falls `capacity` messages behind loses
+    /// sender wait: a receiver that falls too far behind (`capacity`,
+    /// rounded up to a power of two) loses
     /// the oldest ones and is told so (`RecvError::Lagged`) on its next
     /// `recv`.
     sender: broadcast::Sender<Arc<FeedEvent>>,
@@ -103,9 +104,10 @@ pub struct Feed {
 impl Feed {
     /// A feed that keeps the last `capacity` events (at least 1).
     pub fn new(capacity: usize) -> Self {
-        // The channel holds as many events as the replay buffer: a
+        // The channel is made with the replay buffer's capacity: a
         // subscriber that falls further behind could not be replayed to
-        // either, so both limits mean the same thing.
+        // either. (tokio rounds it up to a power of two: 1000 → 1024, so a
+        // receiver lags a little later than replay gives up, never sooner.)
         let (sender, _) = broadcast::channel(capacity);
         Feed { last_id: 0, recent: VecDeque::with_capacity(capacity), capacity, sender }
     }
@@ -143,6 +145,16 @@ impl Feed {
     }
     // ANCHOR_END: subscribe
 
+    /// Whether anyone is subscribed right now.
+    pub fn has_subscribers(&self) -> bool {
+        self.sender.receiver_count() > 0
+    }
+
+    /// A way to wait, outside the lock, until this feed has no subscribers.
+    pub fn unwatched(&self) -> Unwatched {
+        Unwatched { sender: self.sender.clone() }
+    }
+
     // ANCHOR: replay
     /// The events after `last_event_id`, if this feed can vouch that they
     /// are all of them. It cannot when the id
@@ -163,4 +175,22 @@ impl Feed {
         Some(self.recent.iter().filter(|event| event.id > id).cloned().collect())
     }
     // ANCHOR_END: replay
+}
+
+/// Waits for a feed's last subscriber to go (see [`Feed::unwatched`]).
+#[derive(Debug)]
+pub struct Unwatched {
+    sender: broadcast::Sender<Arc<FeedEvent>>,
+}
+
+impl Unwatched {
+    /// Returns once the feed has no subscribers, at once if it has none now.
+    pub async fn wait(&self) {
+        self.sender.closed().await;
+    }
+
+    /// Whether this is `feed`'s, and not a later feed's of the same name.
+    pub fn is(&self, feed: &Feed) -> bool {
+        self.sender.same_channel(&feed.sender)
+    }
 }

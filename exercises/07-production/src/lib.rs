@@ -62,7 +62,7 @@ use tokio::net::TcpListener;
 
 use crate::auth::Auth;
 use crate::board::Boards;
-pub use crate::config::Config;
+pub use crate::config::{Config, ConfigError};
 use crate::limits::Slots;
 use crate::origin::Origins;
 use crate::rooms::Rooms;

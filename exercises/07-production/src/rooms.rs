@@ -1,32 +1,33 @@
-//! Rooms: who is on which board, and one broadcast channel per board.
+//! Rooms: who is on which board, who is typing there, and one broadcast
+//! channel per board.
 //!
 //! Every connection on a board holds a receiver of the board's
 //! `broadcast` channel. Telling the board something is one non-blocking
 //! `send`: it never waits for any member, however slow — a member that falls
 //! too far behind finds out from its own receiver (`RecvError::Lagged`) and
-//! catches up with a fresh snapshot ([`Rooms::resync`]).
+//! starts again from a fresh snapshot ([`Rooms::resync`]).
 //!
 //! Membership is counted per user, not per connection: Alice with two tabs
 //! open is listed once, `joined` goes out when her first tab joins and
 //! `left` when her last one goes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::broadcast;
 
-use crate::protocol::ServerMessage;
+use crate::protocol::{ServerMessage, Typist};
 
-/// How many events a member may fall behind before its receiver lags. The
-/// channel allocates every slot up front (about 80 bytes each), per board.
-/// Presence events are small and rare, and a member that does fall behind
-/// is resynced with a snapshot, so a short buffer is enough.
+/// How many announcements a member may fall behind before its receiver
+/// lags. The channel allocates every slot up front (about 80 bytes each),
+/// per board. Presence messages are small and rare, and a member that does
+/// fall behind is resynced with a snapshot, so a short buffer is enough.
 pub const ROOM_CAPACITY: usize = 64;
 
 /// Something a room tells its members.
 #[derive(Debug, Clone)]
-pub struct Event {
+pub struct Announcement {
     /// The user it is about. Their own connections skip it: nobody is told
     /// that they joined, or that they are typing.
     pub about: Arc<str>,
@@ -35,13 +36,14 @@ pub struct Event {
     pub text: Utf8Bytes,
 }
 
-/// A connection's place in a room: where it starts from, and what follows.
+/// A member's subscription to its room, taken in one step: where it starts
+/// from, and everything after that.
 #[derive(Debug)]
-pub struct Membership {
-    /// The `presence` snapshot, to send first.
-    pub snapshot: ServerMessage,
-    /// Everything that happens in the room after the snapshot, in order.
-    pub events: broadcast::Receiver<Event>,
+pub struct Subscription {
+    /// The `presence` snapshot — who is there, who is typing — to send first.
+    pub start: ServerMessage,
+    /// Every announcement after the snapshot, in order.
+    pub live: broadcast::Receiver<Announcement>,
 }
 
 /// One board's room.
@@ -50,26 +52,35 @@ struct Room {
     /// Users and how many connections each has. A `BTreeMap` keeps the
     /// names sorted, so the snapshot comes out sorted.
     connections: BTreeMap<String, usize>,
-    events: broadcast::Sender<Event>,
+    /// Who is typing where, exactly as the members were told: a `typing`
+    /// adds to it and a `typing_stopped` removes from it, so a snapshot
+    /// agrees with the announcements a member has seen.
+    typing: BTreeSet<Typist>,
+    announcements: broadcast::Sender<Announcement>,
 }
 
 impl Room {
     fn new() -> Self {
-        Room { connections: BTreeMap::new(), events: broadcast::channel(ROOM_CAPACITY).0 }
+        Room {
+            connections: BTreeMap::new(),
+            typing: BTreeSet::new(),
+            announcements: broadcast::channel(ROOM_CAPACITY).0,
+        }
     }
 
     fn tell(&self, about: &str, message: &ServerMessage) {
-        let event = Event { about: about.into(), text: message.to_json().into() };
+        let announcement = Announcement { about: about.into(), text: message.to_json().into() };
         // An error only means nobody is listening, which is fine.
-        let _ = self.events.send(event);
+        let _ = self.announcements.send(announcement);
     }
 
-    fn membership(&self, board: &str) -> Membership {
-        let users = self.connections.keys().cloned().collect();
-        Membership {
-            snapshot: ServerMessage::Presence { board_id: board.to_owned(), users },
-            events: self.events.subscribe(),
-        }
+    fn subscribe(&self, board: &str) -> Subscription {
+        let start = ServerMessage::Presence {
+            board_id: board.to_owned(),
+            users: self.connections.keys().cloned().collect(),
+            typing: self.typing.iter().cloned().collect(),
+        };
+        Subscription { start, live: self.announcements.subscribe() }
     }
 }
 
@@ -78,8 +89,8 @@ impl Room {
 /// A `std::sync::Mutex`: every critical section is a few map operations and
 /// a non-blocking `send`, never an `.await`. Doing a join's three steps —
 /// count the user, tell the others, take the snapshot and subscribe — under
-/// one lock is what makes the snapshot and the events after it fit
-/// together: no event can fall between them, or be in both.
+/// one lock is what makes the snapshot and the announcements after it fit
+/// together: none can fall between them, or be in both.
 #[derive(Debug, Clone, Default)]
 pub struct Rooms {
     boards: Arc<Mutex<HashMap<String, Room>>>,
@@ -95,7 +106,7 @@ impl Rooms {
     // ANCHOR: join
     /// Adds a connection of `user` to `board`'s room. The others hear
     /// `joined` if it is the user's first connection there.
-    pub fn join(&self, board: &str, user: &str) -> Membership {
+    pub fn join(&self, board: &str, user: &str) -> Subscription {
         let mut boards = self.lock();
         let room = boards.entry(board.to_owned()).or_insert_with(Room::new);
         let connections = room.connections.entry(user.to_owned()).or_default();
@@ -103,7 +114,7 @@ impl Rooms {
         if *connections == 1 {
             room.tell(user, &ServerMessage::Joined { board_id: board.to_owned(), user: user.to_owned() });
         }
-        room.membership(board)
+        room.subscribe(board)
     }
 
     /// Removes a connection of `user` from `board`'s room. The others hear
@@ -126,16 +137,29 @@ impl Rooms {
 
     /// A fresh start for a member whose receiver lagged: the current
     /// snapshot and a new receiver, taken together as in [`Rooms::join`].
-    pub fn resync(&self, board: &str) -> Option<Membership> {
-        self.lock().get(board).map(|room| room.membership(board))
+    pub fn resync(&self, board: &str) -> Option<Subscription> {
+        self.lock().get(board).map(|room| room.subscribe(board))
     }
 
-    /// Tells everyone on `board` but `about`'s own connections.
-    pub fn broadcast(&self, board: &str, about: &str, message: &ServerMessage) {
-        if let Some(room) = self.lock().get(board) {
-            room.tell(about, message);
-        }
+    // ANCHOR: typing
+    /// `user` started typing on `task`: the others are told, and snapshots
+    /// list it until [`Rooms::typing_stopped`].
+    pub fn typing(&self, board: &str, user: &str, task: &str) {
+        let mut boards = self.lock();
+        let Some(room) = boards.get_mut(board) else { return };
+        room.typing.insert(Typist { user: user.to_owned(), task_id: task.to_owned() });
+        room.tell(user, &ServerMessage::Typing { user: user.to_owned(), task_id: task.to_owned() });
     }
+
+    /// `user` stopped typing on `task`: the others are told, and snapshots
+    /// no longer list it.
+    pub fn typing_stopped(&self, board: &str, user: &str, task: &str) {
+        let mut boards = self.lock();
+        let Some(room) = boards.get_mut(board) else { return };
+        room.typing.remove(&Typist { user: user.to_owned(), task_id: task.to_owned() });
+        room.tell(user, &ServerMessage::TypingStopped { user: user.to_owned(), task_id: task.to_owned() });
+    }
+    // ANCHOR_END: typing
 
     /// How many rooms exist: every empty one is removed.
     pub fn len(&self) -> usize {
@@ -152,11 +176,15 @@ impl Rooms {
 mod tests {
     use super::*;
 
-    fn users(membership: &Membership) -> Vec<String> {
-        match &membership.snapshot {
-            ServerMessage::Presence { users, .. } => users.clone(),
+    fn snapshot(subscription: &Subscription) -> (Vec<String>, Vec<Typist>) {
+        match &subscription.start {
+            ServerMessage::Presence { users, typing, .. } => (users.clone(), typing.clone()),
             other => panic!("not a snapshot: {other:?}"),
         }
+    }
+
+    fn typist(user: &str, task: &str) -> Typist {
+        Typist { user: user.into(), task_id: task.into() }
     }
 
     #[test]
@@ -178,7 +206,7 @@ mod tests {
         rooms.leave("board-1", "Alice");
         rooms.leave("board-2", "Alice");
         assert_eq!(rooms.len(), 1);
-        assert_eq!(users(&rooms.resync("board-1").unwrap()), ["Bob"]);
+        assert_eq!(snapshot(&rooms.resync("board-1").unwrap()).0, ["Bob"]);
         drop(bob);
     }
 
@@ -188,9 +216,23 @@ mod tests {
         let mut alice = rooms.join("board-1", "Alice");
         let _bob = rooms.join("board-1", "Bob");
         let mut fresh = rooms.resync("board-1").unwrap();
-        assert_eq!(users(&fresh), ["Alice", "Bob"]);
-        assert!(fresh.events.try_recv().is_err(), "Bob's join is in the snapshot, not after it");
-        assert_eq!(alice.events.try_recv().unwrap().about.as_ref(), "Bob");
+        assert_eq!(snapshot(&fresh).0, ["Alice", "Bob"]);
+        assert!(fresh.live.try_recv().is_err(), "Bob's join is in the snapshot, not after it");
+        assert_eq!(alice.live.try_recv().unwrap().about.as_ref(), "Bob");
         assert!(rooms.resync("board-2").is_none());
+    }
+
+    #[test]
+    fn a_snapshot_lists_exactly_who_is_typing_now() {
+        let rooms = Rooms::default();
+        let _alice = rooms.join("board-1", "Alice");
+        let _bob = rooms.join("board-1", "Bob");
+        rooms.typing("board-1", "Bob", "task-3");
+        rooms.typing("board-1", "Alice", "task-1");
+        rooms.typing("board-1", "Alice", "task-2");
+        rooms.typing_stopped("board-1", "Alice", "task-1");
+        let (users, typing) = snapshot(&rooms.resync("board-1").unwrap());
+        assert_eq!(users, ["Alice", "Bob"]);
+        assert_eq!(typing, [typist("Alice", "task-2"), typist("Bob", "task-3")]);
     }
 }

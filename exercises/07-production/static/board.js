@@ -19,7 +19,9 @@
 //
 // Both connections come back by themselves after the server restarts: the
 // EventSource with its Last-Event-ID (the server answers with a replay, or
-// with `reset` and a fresh snapshot), the WebSocket by joining again.
+// with `reset` and a fresh snapshot), the WebSocket by joining again. A
+// WebSocket whose network vanished says nothing, so the page asks now and
+// then (`ping`, answered `pong`) and starts over when no answer comes.
 
 const COLUMNS = ['todo', 'doing', 'done'];
 const COLUMN_NAMES = { todo: 'To do', doing: 'Doing', done: 'Done' };
@@ -34,6 +36,12 @@ const RECONNECT_FIRST_MS = 500;
 const RECONNECT_LAST_MS = 10000;
 /** How long an error stays on screen. */
 const NOTICE_MS = 6000;
+/** The page's heartbeat: a `ping` message this often, and a connection that
+ *  has not answered `pong` within PONG_WITHIN_MS is given up for dead. A
+ *  script cannot send WebSocket ping frames (the browser answers the
+ *  server's, and never tells the page), so the heartbeat is a message. */
+const PING_EVERY_MS = 15000;
+const PONG_WITHIN_MS = 5000;
 
 const $ = (selector, root = document) => root.querySelector(selector);
 
@@ -61,6 +69,8 @@ const channels = { sse: 'connecting', ws: 'connecting' };
 let everLive = false;
 /** The event stream. */
 let updates = null;
+/** Failed attempts to open the event stream since it was last open. */
+let updatesAttempts = 0;
 /** The WebSocket, while one is open or opening, and how many times in a
  *  row it failed. */
 let socket = null;
@@ -114,10 +124,13 @@ function start() {
   openUpdates();
   openPresence();
   // ANCHOR: leaving
-  // Leaving the page (a link, the back button) does not always close its
-  // connections: the browser may keep the page, frozen, in its back/forward
-  // cache, with its WebSocket still open — to the others, a ghost. So close
-  // both on the way out, and open them again if the page comes back.
+  // Leaving the page (a link, the back button) may put it, frozen, in the
+  // back/forward cache. A page with an open WebSocket is not kept there:
+  // browsers either refuse to cache it or close the socket with it — and a
+  // socket closed by the browser is one whose end the server learns of late.
+  // So close both connections ourselves on the way out (the page stays
+  // cacheable, and the others see us leave at once), and open them again if
+  // the page comes back.
   window.addEventListener('pagehide', () => {
     leaving = true;
     updates?.close();
@@ -140,7 +153,10 @@ function start() {
 function openUpdates() {
   const source = new EventSource(`/boards/${encodeURIComponent(boardId)}/events`);
   updates = source;
-  source.addEventListener('open', () => setChannel('sse', 'open'));
+  source.addEventListener('open', () => {
+    updatesAttempts = 0;
+    setChannel('sse', 'open');
+  });
   // The board as it is: replaces whatever this tab believed.
   source.addEventListener('snapshot', (event) => replaceAll(JSON.parse(event.data).tasks));
   // The server cannot replay what this tab missed (it restarted, or the tab
@@ -149,14 +165,14 @@ function openUpdates() {
   source.addEventListener('task_created', (event) => upsert(JSON.parse(event.data)));
   source.addEventListener('task_moved', (event) => upsert(JSON.parse(event.data)));
   source.addEventListener('task_deleted', (event) => remove(JSON.parse(event.data).id));
-  let attempt = 0;
   source.addEventListener('error', () => {
     setChannel('sse', 'connecting');
     // CONNECTING: the browser is already retrying. CLOSED: it gave up for
-    // good (an answer that was not 200 text/event-stream), so start over.
+    // good (an answer that was not 200 text/event-stream), so start over —
+    // a little later each time, until a stream opens again.
     // Chapter 7: a 401 is one of those answers — sign in again first.
     if (source.readyState === EventSource.CLOSED && !leaving) {
-      setTimeout(() => signInAgain(openUpdates), reconnectDelay(attempt++));
+      setTimeout(() => signInAgain(openUpdates), reconnectDelay(updatesAttempts++));
     }
   });
 }
@@ -170,13 +186,37 @@ function openPresence() {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   const ws = new WebSocket(`${scheme}//${location.host}/ws`);
   socket = ws;
+  // The heartbeat: the timer of an unanswered ping, if there is one.
+  let unanswered = null;
+  const heartbeat = setInterval(() => {
+    if (ws.readyState !== WebSocket.OPEN || unanswered) return;
+    ws.send(JSON.stringify({ type: 'ping' }));
+    unanswered = setTimeout(() => gone('no pong'), PONG_WITHIN_MS);
+  }, PING_EVERY_MS);
   let opened = false;
   ws.addEventListener('open', () => {
     opened = true;
     send({ type: 'join', boardId, user: me });
   });
-  ws.addEventListener('message', (event) => onMessage(JSON.parse(event.data)));
-  ws.addEventListener('close', () => {
+  ws.addEventListener('message', (event) => {
+    const message = JSON.parse(event.data);
+    if (message.type === 'pong') {
+      clearTimeout(unanswered);
+      unanswered = null;
+    }
+    onMessage(message);
+  });
+  ws.addEventListener('close', () => gone('closed'));
+  // However the socket ends — closed, or silent — this runs once.
+  let ended = false;
+  function gone(why) {
+    if (ended) return;
+    ended = true;
+    clearInterval(heartbeat);
+    clearTimeout(unanswered);
+    // A dead network may keep a closing socket waiting for minutes: stop
+    // listening to it now, and let the browser finish closing it.
+    if (why !== 'closed') ws.close(4000, why);
     socket = null;
     setChannel('ws', 'connecting');
     // What this socket told us is no longer known to be true.
@@ -192,7 +232,7 @@ function openPresence() {
     // a script can't see the status, so sign in again before the next try.
     const reopen = opened ? openPresence : () => signInAgain(openPresence);
     if (!leaving) setTimeout(reopen, reconnectDelay(socketAttempts++));
-  });
+  }
 }
 // ANCHOR_END: presence
 
@@ -202,14 +242,26 @@ function send(message) {
   }
 }
 
-function onMessage(message) {
+// ANCHOR: on_message
+/** Applies one message from the server. Exported so that the browser test
+ *  can hand the page a message, as the server would. */
+export function onMessage(message) {
   switch (message.type) {
-    case 'presence':
+    case 'presence': {
+      // The whole truth: who is here and who is typing now. It replaces what
+      // this tab believed — after a join, and after the server found this
+      // tab had fallen behind and lost messages (a typing_stopped, say).
       online = new Set(message.users);
+      typists.clear();
+      for (const { user, taskId } of message.typing || []) {
+        if (user !== me) typistsOf(taskId).add(user);
+      }
       socketAttempts = 0;
       setChannel('ws', 'open');
       drawOnline();
+      cards.forEach((_, id) => drawTyping(id));
       break;
+    }
     case 'joined':
       online.add(message.user);
       drawOnline();
@@ -237,10 +289,14 @@ function onMessage(message) {
         notice(`The server said: ${message.message}`);
       }
       break;
+    // The heartbeat's answer (see openPresence); a message like any other
+    // shows the connection works.
+    case 'pong':
     default:
       break;
   }
 }
+// ANCHOR_END: on_message
 
 // ANCHOR: command
 /** Sends a task command over the WebSocket; resolves with the `ack`'s task,

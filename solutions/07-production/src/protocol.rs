@@ -28,6 +28,10 @@ pub enum ClientMessage {
     Typing { task_id: String },
     /// `{"type":"typing_stopped","taskId":"task-3"}`.
     TypingStopped { task_id: String },
+    /// `{"type":"ping"}`: an application heartbeat, before or after `join`.
+    /// A browser script cannot send a WebSocket ping frame, so a page that
+    /// wants to know its connection still works asks with a message.
+    Ping,
     /// `{"type":"create_task","requestId":"r1","title":"Design login page"}`:
     /// creates a task on the board this connection joined.
     CreateTask { request_id: String, title: String },
@@ -45,7 +49,8 @@ impl ClientMessage {
             }
             ClientMessage::Join { .. }
             | ClientMessage::Typing { .. }
-            | ClientMessage::TypingStopped { .. } => None,
+            | ClientMessage::TypingStopped { .. }
+            | ClientMessage::Ping => None,
         }
     }
 }
@@ -55,8 +60,10 @@ impl ClientMessage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case", rename_all_fields = "camelCase")]
 pub enum ServerMessage {
-    /// To the joiner: everyone on the board, the joiner included, sorted.
-    Presence { board_id: String, users: Vec<String> },
+    /// The whole truth about a board: everyone on it, sorted, and everyone
+    /// typing now. To the joiner (who is included), and again to a member
+    /// whose events were lost (it lagged): a client replaces what it knew.
+    Presence { board_id: String, users: Vec<String>, typing: Vec<Typist> },
     /// To the others, when a user's first connection joins.
     Joined { board_id: String, user: String },
     /// To the others, when a user's last connection ends.
@@ -78,6 +85,16 @@ pub enum ServerMessage {
         #[serde(skip_serializing_if = "Option::is_none")]
         request_id: Option<String>,
     },
+    /// To the sender of a `ping`, and to nobody else.
+    Pong,
+}
+
+/// Someone typing, as `presence` lists them: `{"user":"Bob","taskId":"task-3"}`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Typist {
+    pub user: String,
+    pub task_id: String,
 }
 // ANCHOR_END: server
 
@@ -117,8 +134,7 @@ fn request_id_of(text: &str) -> Option<String> {
 impl ServerMessage {
     /// The message as JSON text.
     pub fn to_json(&self) -> String {
-        // Serialising plain strings and vectors into a String cannot fail.
-        serde_json::to_string(self).unwrap_or_default()
+        serde_json::to_string(self).expect("strings, vectors and unit variants always serialise")
     }
 }
 
