@@ -36,9 +36,12 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, ValueEnum};
-use course_browser::Browser;
+use course_browser::{Browser, Options};
 
 use crate::visit::Page;
+
+/// How long opening a page, or anything else in the browser, may take.
+const PAGE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Checks the book as a reader sees it: build, links, pages in Chromium, search.
 #[derive(Debug, Parser)]
@@ -102,7 +105,9 @@ async fn run(args: Args) -> Result<usize> {
     let base = site::serve(&build_dir).await?;
     println!("book-check: opening {} pages of {base} in headless Chromium", files.len());
     clear_screenshots(&shots)?;
-    let browser = Browser::start().await?;
+    // print.html holds the whole book, every solution file included: on a
+    // loaded machine it takes Chromium well over the default 15 s to lay out.
+    let browser = Browser::start_with(Options { timeout: PAGE_TIMEOUT, ..Options::default() }).await?;
     let outcome = check_pages(&browser, &base, &files, &root, &book, &build_dir, &shots, args.spoilers).await;
     browser.close().await?;
     problems += outcome?;

@@ -11,7 +11,8 @@
 //!   reader may land there first, so its files are folded too.
 //!
 //! Lines the exercise itself contains spoil nothing (the learner has them),
-//! so a run that also appears in the exercise is not counted.
+//! so a run that also appears in the exercise is not counted; nor does a
+//! run of idiom too short to be an answer ([`MIN_ALPHANUMERIC`]).
 //!
 //! `print.html` holds every page in order; each `<h1>` there starts the
 //! page whose title it is.
@@ -23,6 +24,11 @@ use crate::visit::Page;
 
 /// The fewest consecutive lines that make a spoiler.
 pub const RUN: usize = 3;
+
+/// The fewest letters and digits [`RUN`] lines must hold between them to
+/// count. Below it they are an idiom any code of that shape has, not an
+/// answer: `loop {` / `tokio::select! {` / `biased;` holds 21.
+pub const MIN_ALPHANUMERIC: usize = 30;
 
 /// A run of a learner function's lines, shown unfolded too early.
 #[derive(Debug)]
@@ -137,6 +143,11 @@ pub fn find(pages: &[Page], book: &Book, learner: &[ChapterItems]) -> Vec<Spoile
     spoilers
 }
 
+/// How many letters and digits `lines` hold.
+fn substance(lines: &[String]) -> usize {
+    lines.iter().flat_map(|line| line.chars()).filter(|c| c.is_alphanumeric()).count()
+}
+
 /// The files a solution page (`code/sol…`) shows unfolded: each file sits
 /// under its own `##` heading and must be inside a `<details>`.
 pub fn unfolded_solution_files(pages: &[Page]) -> Vec<String> {
@@ -182,7 +193,7 @@ impl<'a> Index<'a> {
             .collect();
         let mut windows: HashMap<Vec<String>, Vec<usize>> = HashMap::new();
         for (at, item) in items.iter().enumerate() {
-            for window in item.lines.windows(RUN) {
+            for window in item.lines.windows(RUN).filter(|window| substance(window) >= MIN_ALPHANUMERIC) {
                 if !given.get(&item.chapter).is_some_and(|given| given.contains(window)) {
                     let owners = windows.entry(window.to_vec()).or_default();
                     if !owners.contains(&at) {
@@ -316,6 +327,21 @@ mod tests {
         assert_eq!(find(&[shown("ch01-http.html")], &book(), &learner("")).len(), 1);
         assert_eq!(find(&[shown("code/sol03-handshake.html")], &book(), &learner("")).len(), 1);
         assert!(find(&[shown("ch04-frames.html")], &book(), &learner("")).is_empty());
+    }
+
+    #[test]
+    fn three_lines_of_idiom_are_no_spoiler() {
+        let solution = "fn run() {\n    loop {\n        tokio::select! {\n            biased;\n            \
+                        line = input.next() => handle(line),\n        }\n    }\n}\n";
+        let mut learner = learner("");
+        learner[0].items = vec![item(3, solution)];
+        let idiom = "loop {\n    tokio::select! {\n        biased;\n        _ = tick.tick() => nudge(),\n";
+        let pages = [page("ch03-handshake.html", &[("h1", "Handshake", false), ("pre", idiom, false)])];
+        assert!(find(&pages, &book(), &learner).is_empty());
+        let answer =
+            "loop {\n    tokio::select! {\n        biased;\n        line = input.next() => handle(line),\n";
+        let pages = [page("ch03-handshake.html", &[("h1", "Handshake", false), ("pre", answer, false)])];
+        assert_eq!(find(&pages, &book(), &learner).len(), 1);
     }
 
     #[test]
