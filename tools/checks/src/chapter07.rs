@@ -1510,8 +1510,13 @@ async fn shutdown_closes_every_websocket_with_1001(t: Target) -> Result<(), Fail
     bob.note("(the server is told to shut down)");
     server.shut_down();
     let expected = "close 1001 (going away): the server is shutting down, and the page reconnects elsewhere";
-    alice.expect_close(1001, expected).await?;
-    bob.expect_close(1001, expected).await
+    alice.expect_close(1001, expected).await.map_err(on_shutdown)?;
+    bob.expect_close(1001, expected).await.map_err(on_shutdown)
+}
+
+/// Says in the headline that the failure came on shutdown.
+fn on_shutdown(failure: Failure) -> Failure {
+    Failure { headline: format!("on shutdown, {}", failure.headline), ..failure }
 }
 
 async fn shutdown_ends_every_event_stream_after_a_jittered_retry(t: Target) -> Result<(), Failure> {
@@ -1531,7 +1536,7 @@ async fn shutdown_ends_every_event_stream_after_a_jittered_retry(t: Target) -> R
     let mut retries = Vec::new();
     for events in &mut streams {
         let expected = "a last retry: line, then the end of the response, so that EventSource reconnects";
-        let items = events.until_end(ANSWER_TIMEOUT, expected).await?;
+        let items = events.until_end(ANSWER_TIMEOUT, expected).await.map_err(on_shutdown)?;
         match items.iter().rev().find_map(|item| if let Item::Retry(ms) = item { Some(*ms) } else { None }) {
             Some(ms) => retries.push(ms),
             None => {
@@ -1612,7 +1617,7 @@ async fn no_event_accepted_before_shutdown_is_lost_across_a_restart(t: Target) -
     }
     first.shut_down();
     let expected = "the stream ends on shutdown (the events it had not sent yet come on reconnecting)";
-    stream.until_end(ANSWER_TIMEOUT, expected).await?;
+    stream.until_end(ANSWER_TIMEOUT, expected).await.map_err(on_shutdown)?;
     timeout(ANSWER_TIMEOUT, &mut first.task).await.ok();
     // The worst case: a client that had received nothing after the snapshot
     // when its stream ended. It must get all five, from the next server.
