@@ -63,6 +63,9 @@ pub struct Config {
     /// How long a client may take over its TLS handshake, and over each
     /// request's head (`HANDSHAKE_TIMEOUT_MS`, 5 s).
     pub handshake_timeout: Duration,
+    /// How long a shutdown may wait for connections to finish
+    /// (`SHUTDOWN_GRACE_MS`, 10 s); then the server is gone regardless.
+    pub shutdown_grace: Duration,
 }
 
 /// Where the TLS certificate and its key are.
@@ -91,6 +94,7 @@ impl Default for Config {
             rate_limit_per_s: 20,
             write_timeout: Duration::from_secs(10),
             handshake_timeout: Duration::from_secs(5),
+            shutdown_grace: Duration::from_secs(10),
         }
     }
 }
@@ -142,6 +146,7 @@ impl Config {
             rate_limit_per_s: tunable(&var, "RATE_LIMIT_PER_S", defaults.rate_limit_per_s)?,
             write_timeout: millis("WRITE_TIMEOUT_MS", defaults.write_timeout)?,
             handshake_timeout: millis("HANDSHAKE_TIMEOUT_MS", defaults.handshake_timeout)?,
+            shutdown_grace: millis("SHUTDOWN_GRACE_MS", defaults.shutdown_grace)?,
         })
     }
 }
@@ -211,6 +216,7 @@ mod tests {
         "RATE_LIMIT_PER_S",
         "WRITE_TIMEOUT_MS",
         "HANDSHAKE_TIMEOUT_MS",
+        "SHUTDOWN_GRACE_MS",
     ];
 
     #[test]
@@ -236,6 +242,7 @@ mod tests {
             ("RATE_LIMIT_PER_S", "5"),
             ("WRITE_TIMEOUT_MS", "300"),
             ("HANDSHAKE_TIMEOUT_MS", "400"),
+            ("SHUTDOWN_GRACE_MS", "500"),
         ]);
         assert_eq!(
             config,
@@ -254,6 +261,7 @@ mod tests {
                 rate_limit_per_s: 5,
                 write_timeout: Duration::from_millis(300),
                 handshake_timeout: Duration::from_millis(400),
+                shutdown_grace: Duration::from_millis(500),
             })
         );
     }

@@ -18,6 +18,8 @@
 //! 4. Limits: `limits::admit` (`MAX_CONNECTIONS`), `Rate::allow`
 //!    (`RATE_LIMIT_PER_S`), `limits::send_within` (`WRITE_TIMEOUT_MS`), and
 //!    the handshake and head timeouts in `server.rs` (`HANDSHAKE_TIMEOUT_MS`).
+//! 5. Graceful shutdown: `Draining` (`begin`, `begun`), `end_streams`,
+//!    `jittered_retry_ms` and `wait` in `shutdown.rs`.
 //!
 //! ```sh
 //! cargo test -p ex07-production          # every check, stage by stage
@@ -49,9 +51,11 @@ pub mod page;
 pub mod protocol;
 pub mod rooms;
 pub mod server;
+pub mod shutdown;
 pub mod tls;
 pub mod typing;
 
+use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
@@ -66,6 +70,7 @@ pub use crate::config::{Config, ConfigError};
 use crate::limits::Slots;
 use crate::origin::Origins;
 use crate::rooms::Rooms;
+use crate::shutdown::{Drained, Draining};
 
 // ANCHOR: state
 /// The one state every channel shares: the boards (tasks and their feeds)
@@ -84,6 +89,9 @@ pub struct AppState {
     /// Shared, not copied: chapter 7's settings hold lists and paths.
     #[from_ref(skip)]
     pub config: Arc<Config>,
+    /// Chapter 7: whether the server running with this state is shutting down.
+    #[from_ref(skip)]
+    pub draining: Draining,
 }
 // ANCHOR_END: state
 
@@ -95,7 +103,16 @@ impl AppState {
             rooms: Rooms::default(),
             auth: Auth::new(&config),
             config: Arc::new(config),
+            draining: Draining::new().0,
         }
+    }
+
+    /// The same boards, rooms and sessions, for a server about to start:
+    /// with a shutdown of its own, and the way to wait for its end. (The
+    /// checks restart a server in-process on the same state.)
+    pub fn serving(self) -> (AppState, Drained) {
+        let (draining, drained) = Draining::new();
+        (AppState { draining, ..self }, drained)
     }
 }
 
@@ -104,9 +121,13 @@ impl AppState {
 /// the WebSocket, on one router with one state — and, since chapter 7, the
 /// sign-in, behind the gates every request passes.
 pub fn app(config: Config) -> Router {
-    let origins = Origins::new(&config);
-    let slots = Slots::new(config.max_connections);
-    let state = AppState::new(config);
+    app_with(AppState::new(config))
+}
+
+/// The routes, on a state that may have served before.
+pub fn app_with(state: AppState) -> Router {
+    let origins = Origins::new(&state.config);
+    let slots = Slots::new(state.config.max_connections);
     Router::new()
         // The page (page.rs).
         .route("/", get(page::index))
@@ -128,7 +149,9 @@ pub fn app(config: Config) -> Router {
         // Every request passes these, outermost (last) first: it is logged
         // without its query; a page from an unknown origin is refused; CORS
         // answers the allowed ones; the route's policy asks for a session or
-        // a ticket; a WebSocket or an event stream needs a free place.
+        // a ticket; a WebSocket or an event stream needs a free place, and
+        // an event stream ends when the server shuts down.
+        .layer(from_fn_with_state(state.draining.clone(), shutdown::end_streams))
         .layer(from_fn_with_state(slots, limits::admit))
         .layer(from_fn_with_state(state.auth.clone(), auth::gate))
         .layer(origin::cors(origins.clone()))
@@ -139,11 +162,25 @@ pub fn app(config: Config) -> Router {
 // ANCHOR_END: app
 
 // ANCHOR: serve
-/// Serves the board on `listener` until the process ends: over TLS when the
-/// config names a certificate and its key, plain HTTP otherwise.
+/// Serves the board on `listener` until Ctrl-C or SIGTERM: over TLS when
+/// the config names a certificate and its key, plain HTTP otherwise.
 pub async fn serve(listener: TcpListener, config: Config) -> std::io::Result<()> {
-    let tls = config.tls.as_ref().map(tls::acceptor).transpose().map_err(std::io::Error::other)?;
-    let handshake_timeout = config.handshake_timeout;
-    server::accept(listener, app(config), tls, handshake_timeout).await
+    serve_state(listener, AppState::new(config), shutdown::signal()).await
+}
+
+/// Serves `state` on `listener` until `stop` completes, then shuts down
+/// gracefully and returns within `SHUTDOWN_GRACE_MS`.
+pub async fn serve_state(
+    listener: TcpListener,
+    state: AppState,
+    stop: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    let tls = state.config.tls.as_ref().map(tls::acceptor).transpose().map_err(std::io::Error::other)?;
+    let (state, drained) = state.serving();
+    let (grace, handshake_timeout) = (state.config.shutdown_grace, state.config.handshake_timeout);
+    let draining = state.draining.clone();
+    server::accept(listener, app_with(state), tls, handshake_timeout, stop, draining).await;
+    shutdown::wait(drained, grace).await;
+    Ok(())
 }
 // ANCHOR_END: serve

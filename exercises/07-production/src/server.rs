@@ -8,7 +8,7 @@
 //! connection gets a task of its own, so a slow handshake holds up nobody
 //! else's.
 
-use std::io;
+use std::future::Future;
 use std::time::Duration;
 
 use axum::Router;
@@ -18,6 +18,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::time::timeout;
 use tokio_rustls::TlsAcceptor;
+
+use crate::shutdown::Draining;
 
 /// After an accept error that is not about one connection (too many open
 /// files, say), wait this long before accepting again, rather than spin.
@@ -30,14 +32,28 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// `handshake_timeout` for the TLS handshake, and again for each request's
 /// head: one that sends a byte now and then (slowloris) holds a connection
 /// for that long, not for ever.
+///
+/// When `stop` completes, it stops accepting and begins `draining`: each
+/// connection finishes the request in hand, if any, and closes.
 pub async fn accept(
     listener: TcpListener,
     app: Router,
     tls: Option<TlsAcceptor>,
     handshake_timeout: Duration,
-) -> io::Result<()> {
+    stop: impl Future<Output = ()>,
+    draining: Draining,
+) {
+    tokio::pin!(stop);
     loop {
-        let (tcp, _peer) = match listener.accept().await {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut stop => {
+                tracing::info!("shutting down: no new connections");
+                draining.begin();
+                return;
+            }
+        };
+        let (tcp, _peer) = match accepted {
             Ok(accepted) => accepted,
             Err(error) => {
                 tracing::warn!("accept failed: {error}");
@@ -46,10 +62,10 @@ pub async fn accept(
             }
         };
         let _ = tcp.set_nodelay(true);
-        let (app, tls) = (app.clone(), tls.clone());
+        let (app, tls, draining) = (app.clone(), tls.clone(), draining.clone());
         tokio::spawn(async move {
             match tls {
-                None => serve_connection(tcp, app, handshake_timeout).await,
+                None => serve_connection(tcp, app, handshake_timeout, draining).await,
                 // TODO (stage 4, "Slowloris: a deadline for every handshake"):
                 // a TLS handshake gets `handshake_timeout`, no more.
                 Some(acceptor) => todo!(
@@ -64,7 +80,9 @@ pub async fn accept(
 
 /// Speaks HTTP/1.1 on one connection, plain or TLS alike, until it closes.
 /// `with_upgrades` lets a request leave HTTP behind: the WebSocket upgrade.
-async fn serve_connection<S>(stream: S, app: Router, head_timeout: Duration)
+/// When the server drains, the request in hand (if any) is answered, and
+/// the connection closes.
+async fn serve_connection<S>(stream: S, app: Router, head_timeout: Duration, draining: Draining)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -74,7 +92,15 @@ where
     let connection = hyper::server::conn::http1::Builder::new()
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
-    if let Err(error) = connection.await {
+    tokio::pin!(connection);
+    let outcome = tokio::select! {
+        outcome = connection.as_mut() => outcome,
+        () = draining.begun() => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(error) = outcome {
         tracing::debug!("connection ended with an error: {error}");
     }
 }

@@ -52,6 +52,7 @@ use crate::error::ApiError;
 use crate::limits::{self, Rate, Slot};
 use crate::protocol::{self, ClientMessage, ServerMessage};
 use crate::rooms::{Announcement, Rooms, Subscription};
+use crate::shutdown;
 use crate::typing::Typing;
 
 /// tungstenite's read buffer per connection. Its default, 128 KiB, is
@@ -275,6 +276,12 @@ impl Connection {
                             return Ending::Drop;
                         }
                     }
+                }
+                // Chapter 7: the server is shutting down: close 1001, "going away".
+                () = self.state.draining.begun() => {
+                    let (code, reason) = shutdown::GOING_AWAY;
+                    self.close(code, reason).await;
+                    return Ending::Close;
                 }
                 // The writer ended: the socket is broken.
                 () = self.outbox.closed() => return Ending::Drop,

@@ -16,6 +16,9 @@
 //!   gate that asks for them, route by route.
 //! - [`limits`]: how many connections, how many messages a second, how
 //!   long to wait for a client that doesn't read.
+//! - [`shutdown`]: draining — close `1001` for every WebSocket, the end of
+//!   every event stream, requests in flight finished, gone within
+//!   `SHUTDOWN_GRACE_MS`.
 //! - [`access`]: the access log, which never shows a query string.
 //!
 //! Chapter 6's modules: [`api`] and [`error`] (commands over HTTP);
@@ -46,9 +49,11 @@ pub mod page;
 pub mod protocol;
 pub mod rooms;
 pub mod server;
+pub mod shutdown;
 pub mod tls;
 pub mod typing;
 
+use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
@@ -63,6 +68,7 @@ pub use crate::config::{Config, ConfigError};
 use crate::limits::Slots;
 use crate::origin::Origins;
 use crate::rooms::Rooms;
+use crate::shutdown::{Drained, Draining};
 
 // ANCHOR: state
 /// The one state every channel shares: the boards (tasks and their feeds)
@@ -81,6 +87,9 @@ pub struct AppState {
     /// Shared, not copied: chapter 7's settings hold lists and paths.
     #[from_ref(skip)]
     pub config: Arc<Config>,
+    /// Chapter 7: whether the server running with this state is shutting down.
+    #[from_ref(skip)]
+    pub draining: Draining,
 }
 // ANCHOR_END: state
 
@@ -92,7 +101,16 @@ impl AppState {
             rooms: Rooms::default(),
             auth: Auth::new(&config),
             config: Arc::new(config),
+            draining: Draining::new().0,
         }
+    }
+
+    /// The same boards, rooms and sessions, for a server about to start:
+    /// with a shutdown of its own, and the way to wait for its end. (The
+    /// checks restart a server in-process on the same state.)
+    pub fn serving(self) -> (AppState, Drained) {
+        let (draining, drained) = Draining::new();
+        (AppState { draining, ..self }, drained)
     }
 }
 
@@ -101,9 +119,13 @@ impl AppState {
 /// the WebSocket, on one router with one state — and, since chapter 7, the
 /// sign-in, behind the gates every request passes.
 pub fn app(config: Config) -> Router {
-    let origins = Origins::new(&config);
-    let slots = Slots::new(config.max_connections);
-    let state = AppState::new(config);
+    app_with(AppState::new(config))
+}
+
+/// The routes, on a state that may have served before.
+pub fn app_with(state: AppState) -> Router {
+    let origins = Origins::new(&state.config);
+    let slots = Slots::new(state.config.max_connections);
     Router::new()
         // The page (page.rs).
         .route("/", get(page::index))
@@ -125,7 +147,9 @@ pub fn app(config: Config) -> Router {
         // Every request passes these, outermost (last) first: it is logged
         // without its query; a page from an unknown origin is refused; CORS
         // answers the allowed ones; the route's policy asks for a session or
-        // a ticket; a WebSocket or an event stream needs a free place.
+        // a ticket; a WebSocket or an event stream needs a free place, and
+        // an event stream ends when the server shuts down.
+        .layer(from_fn_with_state(state.draining.clone(), shutdown::end_streams))
         .layer(from_fn_with_state(slots, limits::admit))
         .layer(from_fn_with_state(state.auth.clone(), auth::gate))
         .layer(origin::cors(origins.clone()))
@@ -136,11 +160,25 @@ pub fn app(config: Config) -> Router {
 // ANCHOR_END: app
 
 // ANCHOR: serve
-/// Serves the board on `listener` until the process ends: over TLS when the
-/// config names a certificate and its key, plain HTTP otherwise.
+/// Serves the board on `listener` until Ctrl-C or SIGTERM: over TLS when
+/// the config names a certificate and its key, plain HTTP otherwise.
 pub async fn serve(listener: TcpListener, config: Config) -> std::io::Result<()> {
-    let tls = config.tls.as_ref().map(tls::acceptor).transpose().map_err(std::io::Error::other)?;
-    let handshake_timeout = config.handshake_timeout;
-    server::accept(listener, app(config), tls, handshake_timeout).await
+    serve_state(listener, AppState::new(config), shutdown::signal()).await
+}
+
+/// Serves `state` on `listener` until `stop` completes, then shuts down
+/// gracefully and returns within `SHUTDOWN_GRACE_MS`.
+pub async fn serve_state(
+    listener: TcpListener,
+    state: AppState,
+    stop: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    let tls = state.config.tls.as_ref().map(tls::acceptor).transpose().map_err(std::io::Error::other)?;
+    let (state, drained) = state.serving();
+    let (grace, handshake_timeout) = (state.config.shutdown_grace, state.config.handshake_timeout);
+    let draining = state.draining.clone();
+    server::accept(listener, app_with(state), tls, handshake_timeout, stop, draining).await;
+    shutdown::wait(drained, grace).await;
+    Ok(())
 }
 // ANCHOR_END: serve

@@ -4,7 +4,8 @@
 //! exercise, the solution and the course runner. Most of them start a
 //! server of their own through the `Launch` below, with the settings they
 //! need given as environment variables — a certificate for TLS, a short
-//! ticket lifetime — read by the same `Config::from_vars` as the binary.
+//! ticket lifetime — read by the same `Config::from_vars` as the binary,
+//! and a way to shut it down, and to start it again on the same state.
 
 use std::process::ExitCode;
 
@@ -20,7 +21,10 @@ fn main() -> ExitCode {
         .with_ansi(false)
         .with_max_level(tracing::Level::DEBUG)
         .init();
-    let launch = Launch::new(|listener, vars| server::serve(listener, config(&vars)));
+    let launch = Launch::new(|listener, vars, stop, keep| {
+        let state = keep.get_or_insert_with(|| server::AppState::new(config(&vars)));
+        server::serve_state(listener, state, stop)
+    });
     let locals = Locals::new().with(launch).with(course_checks_tls::kit()).with(LogsCaptured);
     course_checks::run_in_process_with(
         &chapter07::CHAPTER,

@@ -414,6 +414,36 @@ impl Events {
         }
     }
 
+    /// Everything the stream says from here until the server ends it;
+    /// `Err` when it is still open after `within`.
+    pub async fn until_end(&mut self, within: Duration, expected: &str) -> Result<Vec<Item>, Failure> {
+        let deadline = Instant::now() + within;
+        let mut items: Vec<Item> = self.ready.drain(..).collect();
+        while self.ended.is_none() {
+            match timeout_at(deadline, self.body.frame()).await {
+                Err(_) => {
+                    return Err(self.fail(
+                        format!(
+                            "{}: the stream was still open {} ms later",
+                            self.answer.line,
+                            within.as_millis()
+                        ),
+                        expected,
+                    ));
+                }
+                Ok(None) => self.ended = Some("the server ended the response".into()),
+                Ok(Some(Err(e))) => self.ended = Some(format!("the connection broke: {e}")),
+                Ok(Some(Ok(frame))) => {
+                    if let Some(data) = frame.data_ref() {
+                        items.extend(self.parser.feed(data));
+                        self.lines.extend(self.parser.take_lines());
+                    }
+                }
+            }
+        }
+        Ok(items)
+    }
+
     /// A failure showing the request, the head and the lines received.
     pub fn fail(&self, headline: impl Into<String>, expected: impl Into<String>) -> Failure {
         let mut got = self.answer.transcript();

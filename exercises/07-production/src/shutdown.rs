@@ -1,0 +1,133 @@
+//! Graceful shutdown: stop taking new work, let the work in hand finish or
+//! hand over, and be gone within `SHUTDOWN_GRACE_MS`.
+//!
+//! A deploy replaces a running server with a new one. What its clients see
+//! decides whether anyone notices:
+//!
+//! - a WebSocket gets close `1001`, "going away", and the page reconnects —
+//!   to the new instance;
+//! - an event stream is ended, after a last `retry:`, so `EventSource`
+//!   reconnects by itself, sending `Last-Event-ID`, and the new instance
+//!   replays what it missed;
+//! - a request in flight gets its answer; an idle keep-alive connection is
+//!   closed.
+//!
+//! The `retry:` is *jittered*: every client of the old server reconnects at
+//! once otherwise, and the new one gets all of them in the same instant.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::ws::close_code;
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use futures_util::{StreamExt, stream};
+use ring::rand::{SecureRandom, SystemRandom};
+use tokio::sync::{mpsc, watch};
+
+/// The close frame every WebSocket gets: 1001, "going away" ("a server
+/// going down", RFC 6455 §7.4.1).
+pub const GOING_AWAY: (u16, &str) = (close_code::AWAY, "the server is shutting down");
+
+/// The range of the last `retry:` an event stream gets, in milliseconds.
+pub const RETRY_JITTER_MS: std::ops::RangeInclusive<u64> = 1000..=5000;
+
+// ANCHOR: draining
+/// One running server's shutdown: whether it has begun, and — through the
+/// copies it hands out — what is still running.
+///
+/// Every copy holds a sender of the same channel, and the channel reports
+/// its end once the last copy is dropped: when every connection that holds
+/// one (through the app's state) has ended, [`Drained::all_done`] returns.
+#[derive(Debug, Clone)]
+pub struct Draining {
+    begun: watch::Receiver<bool>,
+    begin: Arc<watch::Sender<bool>>,
+    _alive: mpsc::Sender<()>,
+}
+
+/// The other end: waits for every copy of a [`Draining`] to be dropped.
+#[derive(Debug)]
+pub struct Drained(mpsc::Receiver<()>);
+
+impl Draining {
+    /// A server that is not draining, and the way to wait for its end.
+    pub fn new() -> (Draining, Drained) {
+        let (begin, begun) = watch::channel(false);
+        let (alive, done) = mpsc::channel(1);
+        (Draining { begun, begin: Arc::new(begin), _alive: alive }, Drained(done))
+    }
+
+    /// Starts draining; every [`Draining::begun`] returns.
+    pub fn begin(&self) {
+        // TODO (stage 5, "What each client sees"): tell every `begun` that
+        // draining has begun. Until then, nothing drains.
+    }
+
+    /// Whether draining has begun.
+    pub fn is_draining(&self) -> bool {
+        *self.begun.borrow()
+    }
+
+    /// Returns once draining has begun (at once, if it has).
+    pub fn begun(&self) -> impl Future<Output = ()> + Send + 'static {
+        // TODO (stage 5, "What each client sees"): return once `begin` has
+        // been called — at once, if it has already. Until then, never.
+        std::future::pending()
+    }
+}
+
+impl Drained {
+    /// Returns once every copy of its [`Draining`] is dropped.
+    pub async fn all_done(mut self) {
+        while self.0.recv().await.is_some() {}
+    }
+}
+// ANCHOR_END: draining
+
+// ANCHOR: end_streams
+/// Middleware: an event stream ends when the server drains, after a last
+/// `retry:` with a random delay, so that its clients come back spread out.
+pub async fn end_streams(
+    State(draining): State<Draining>,
+    route: Option<MatchedPath>,
+    request: Request,
+    next: Next,
+) -> Response {
+    // TODO (stage 5, "What each client sees"): the body of a successful
+    // `/boards/{board}/events` response ends once `draining.begun()`, with a
+    // last `retry: <jittered_retry_ms()>` and a blank line after it.
+    next.run(request).await
+}
+// ANCHOR_END: end_streams
+
+/// A delay in [`RETRY_JITTER_MS`], from the operating system's generator.
+fn jittered_retry_ms() -> u64 {
+    todo!("stage 5: a random delay in RETRY_JITTER_MS — book: \"What each client sees\"")
+}
+
+/// What stops the binary: Ctrl-C, or SIGTERM (what `docker stop`,
+/// `systemctl stop` and Kubernetes send).
+pub async fn signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("a SIGTERM handler can be installed");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
+/// How long to wait, at most, for what still runs once draining began.
+pub async fn wait(drained: Drained, grace: Duration) {
+    // TODO (stage 5, "Gone within the grace"): wait no longer than `grace`.
+    drained.all_done().await;
+}
