@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::decode::Conn;
@@ -89,25 +89,33 @@ async fn connection(
     let conn = Conn::new(id, start, sink, options.bytes);
     conn.emit(Dir::Proxy, Item::Open { client: peer, server: server_addr });
     let conn = Arc::new(Mutex::new(conn));
-    let (client_read, client_write) = client.into_split();
-    let (server_read, server_write) = server.into_split();
-    let mut up = pin!(pump(client_read, server_write, Dir::ToServer, conn.clone()));
-    let mut down = pin!(pump(server_read, client_write, Dir::ToClient, conn.clone()));
-    let (ended, up_first) = tokio::select! {
-        ended = &mut up => (ended, true),
-        ended = &mut down => (ended, false),
+    let (mut client, mut server) = (client, server);
+    let ended = {
+        // Borrowed halves: unlike owned ones, dropping them sends no FIN,
+        // so a reset below is a reset and nothing else.
+        let (client_read, client_write) = client.split();
+        let (server_read, server_write) = server.split();
+        let mut up = pin!(pump(client_read, server_write, Dir::ToServer, &conn));
+        let mut down = pin!(pump(server_read, client_write, Dir::ToClient, &conn));
+        let (ended, up_first) = tokio::select! {
+            ended = &mut up => (ended, true),
+            ended = &mut down => (ended, false),
+        };
+        match (ended, up_first) {
+            (Ended::Fin, true) => down.await,
+            (Ended::Fin, false) => up.await,
+            (Ended::Reset, _) => Ended::Reset,
+        }
     };
-    match (ended, up_first) {
-        (Ended::Fin, true) => _ = down.await,
-        (Ended::Fin, false) => _ = up.await,
-        (Ended::Reset, _) => {}
+    if ended == Ended::Reset {
+        // SO_LINGER 0, then close: the side still standing gets a reset too.
+        let _ = client.set_zero_linger();
+        let _ = server.set_zero_linger();
     }
-    // On a reset, returning drops the other direction's halves: with
-    // SO_LINGER 0 already set, the close is a reset.
 }
 
 /// Forwards `from` to `to` until one ends, feeding the decoder.
-async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, dir: Dir, conn: Arc<Mutex<Conn>>) -> Ended {
+async fn pump(mut from: ReadHalf<'_>, mut to: WriteHalf<'_>, dir: Dir, conn: &Mutex<Conn>) -> Ended {
     let mut buf = vec![0; BUFFER];
     let (sender, receiver) = match dir {
         Dir::ToServer => ("the client", "the server"),
@@ -117,26 +125,24 @@ async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, dir: Dir, conn: A
         let n = match from.read(&mut buf).await {
             Ok(0) => {
                 let _ = to.shutdown().await;
-                lock(&conn).end(dir, format!("{sender} finished sending (FIN); passed on to {receiver}"));
+                lock(conn).end(dir, format!("{sender} finished sending (FIN); passed on to {receiver}"));
                 return Ended::Fin;
             }
             Ok(n) => n,
             Err(error) => {
-                let _ = to.as_ref().set_zero_linger();
-                lock(&conn)
+                lock(conn)
                     .end(dir, format!("{sender}'s connection broke ({error}); {receiver}'s is reset too"));
                 return Ended::Reset;
             }
         };
         if let Err(error) = to.write_all(&buf[..n]).await {
-            let _ = from.as_ref().set_zero_linger();
-            lock(&conn).end(
+            lock(conn).end(
                 dir,
                 format!("{receiver} can't be written to ({error}); {sender}'s connection is reset"),
             );
             return Ended::Reset;
         }
-        lock(&conn).feed(dir, &buf[..n]);
+        lock(conn).feed(dir, &buf[..n]);
     }
 }
 

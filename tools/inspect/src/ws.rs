@@ -234,9 +234,8 @@ impl Session {
             }
             _ => {}
         }
-        if matches!(opcode, TEXT | BINARY | CONTINUATION)
-            && let Some(message) = stream.message.as_mut()
-        {
+        let data = matches!(opcode, TEXT | BINARY | CONTINUATION);
+        if let Some(message) = stream.message.as_mut().filter(|_| data) {
             message.frames += 1;
             message.len += len;
             if (message.payload.len() + len) as u64 <= MAX_DECODED {
