@@ -24,6 +24,8 @@ use crate::{Dir, Handshake, Item, Record, Sink};
 const MAX_HEAD: usize = 64 * 1024;
 /// Headers read per head.
 const MAX_HEADERS: usize = 100;
+/// Requests remembered while they wait for their responses.
+const MAX_PENDING: usize = 1024;
 /// Bytes of a body shown as its preview.
 const PREVIEW_BYTES: usize = 80;
 /// Bytes of a chunk shown by `--bytes` outside WebSocket frames.
@@ -161,7 +163,12 @@ impl Conn {
                 }
             }
             State::Opaque => self.side(dir).opaque_bytes += bytes.len() as u64,
-            State::AwaitUpgrade => self.side(dir).buf.extend_from_slice(bytes),
+            State::AwaitUpgrade => {
+                self.side(dir).buf.extend_from_slice(bytes);
+                if self.side(dir).buf.len() as u64 > ws::MAX_DECODED {
+                    self.give_up(dir, "too much sent before the upgrade was answered");
+                }
+            }
             _ => {
                 if hex {
                     self.emit(dir, Item::Bytes { dump: hexdump(bytes) });
@@ -336,6 +343,10 @@ impl Conn {
             },
         );
         let body = body_state(&parsed.headers, true);
+        if self.pending.len() == MAX_PENDING {
+            // A client that never gets answers: forget the oldest, stay bounded.
+            self.pending.pop_front();
+        }
         self.pending.push_back(Pending {
             n,
             method: parsed.method.clone(),
@@ -406,13 +417,11 @@ impl Conn {
         let pending = self.pending.pop_front();
         if let Some(request) = pending.as_ref().and_then(|p| p.upgrade.as_ref()) {
             let handshake = judge(request, status, &head);
-            let ok = handshake.ok;
             self.emit(Dir::ToClient, Item::Handshake(handshake));
             if status == 101 {
                 self.ws.extensions = head.header("Sec-WebSocket-Extensions").is_some();
                 self.down.state = State::Frames;
                 self.release_upgrade(true);
-                let _ = ok;
                 return true;
             }
             self.release_upgrade(false);
@@ -453,7 +462,7 @@ impl Conn {
                     Item::SseEvent { event: e.name, data: e.data, id: e.id, last_event_id: e.last_event_id }
                 }
                 sse::Item::Comment(text) => Item::SseComment { text },
-                sse::Item::Retry(ms) => Item::SseRetry { ms },
+                sse::Item::Retry(retry_ms) => Item::SseRetry { retry_ms },
             };
             self.emit(dir, item);
         }

@@ -99,7 +99,7 @@ pub enum Item {
     /// An SSE comment line (`:`), which browsers ignore.
     SseComment { text: String },
     /// An SSE `retry:` field.
-    SseRetry { ms: u64 },
+    SseRetry { retry_ms: u64 },
     /// Bytes the inspector could not read as what it expected; forwarded anyway.
     Unparsed { what: String, len: usize },
     /// `--bytes`: a hex dump of a frame header or chunk, annotated.

@@ -96,7 +96,7 @@ pub fn text(record: &Record, colour: bool) -> String {
             format!("SSE event {event:?}{id} dispatched: data {data:?} (lastEventId {last_event_id:?})")
         }
         Item::SseComment { text } => paint(DIM, &format!("SSE comment :{text} (ignored by browsers)")),
-        Item::SseRetry { ms } => format!("SSE retry: reconnect after {ms} ms"),
+        Item::SseRetry { retry_ms } => format!("SSE retry: reconnect after {retry_ms} ms"),
         Item::Unparsed { what, len } => paint(NOTE, &format!("? {what} ({len} bytes)")),
         Item::Bytes { dump } => {
             paint(DIM, &dump.lines().map(|l| format!("{indent}  {l}")).collect::<Vec<_>>().join("\n"))

@@ -334,7 +334,7 @@ fn info(wire: &[u8], header_len: usize, len: u64, payload: Option<&[u8]>) -> Fra
         },
         len,
         mask_key: key.map(hex),
-        payload_masked: (masked && payload.is_some()).then(|| hex_preview(on_wire)),
+        payload_masked: (masked && payload.is_some() && len > 0).then(|| hex_preview(on_wire)),
         payload: match payload {
             Some(payload) => preview(payload, matches!(opcode, TEXT | CONTINUATION | PING | PONG)),
             None => format!("({len} bytes, not decoded)"),

@@ -335,7 +335,7 @@ fn sse_events_are_shown_as_a_browser_dispatches_them() {
         wire.server(&[byte]);
     }
     let items = wire.items();
-    assert!(items.contains(&Item::SseRetry { ms: 3000 }), "{items:?}");
+    assert!(items.contains(&Item::SseRetry { retry_ms: 3000 }), "{items:?}");
     assert!(items.contains(&Item::SseComment { text: " keep-alive".into() }), "{items:?}");
     let event = Item::SseEvent {
         event: "task_created".into(),

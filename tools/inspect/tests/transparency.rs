@@ -215,3 +215,44 @@ async fn a_server_that_is_down_is_reported_and_the_client_is_closed() {
     assert!(matches!(got, Ok(0) | Err(_)), "expected the connection to close, got {got:?}");
     assert!(sink.records().iter().any(|r| matches!(r.item, Item::DialFailed { .. })));
 }
+
+#[tokio::test]
+async fn a_server_that_does_not_read_stops_the_client_backpressure() {
+    let (server, front, _sink) = proxy().await;
+    let mut client = within("connecting", TcpStream::connect(&front)).await.unwrap();
+    let (mut stream, _) = within("accepting", server.accept()).await.unwrap();
+    // Write until the client can't: the proxy holds 64 KiB per direction,
+    // the kernel a few MiB per socket. A proxy that buffered without bound
+    // would take it all.
+    const LIMIT: usize = 64 << 20;
+    let chunk = vec![0u8; 64 * 1024];
+    let mut written = 0;
+    while written < LIMIT {
+        match client.try_write(&chunk) {
+            Ok(n) => written += n,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                // Blocked. If it stays blocked for a while, backpressure held.
+                if timeout(Duration::from_millis(300), client.writable()).await.is_err() {
+                    break;
+                }
+            }
+            Err(e) => panic!("writing: {e}"),
+        }
+    }
+    assert!(written < LIMIT, "the client wrote {written} bytes while nobody read: the proxy buffers without bound");
+    // Once the server reads, everything arrives.
+    let reader = tokio::spawn(async move {
+        let mut total = 0;
+        let mut buf = vec![0; 64 * 1024];
+        loop {
+            match within("reading", stream.read(&mut buf)).await.unwrap() {
+                0 => return total,
+                n => total += n,
+            }
+        }
+    });
+    within("the rest", client.write_all(&chunk)).await.unwrap();
+    client.shutdown().await.unwrap();
+    let total = within("the reader", reader).await.unwrap();
+    assert_eq!(total, written + chunk.len());
+}
