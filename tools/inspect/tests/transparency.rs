@@ -239,7 +239,10 @@ async fn a_server_that_does_not_read_stops_the_client_backpressure() {
             Err(e) => panic!("writing: {e}"),
         }
     }
-    assert!(written < LIMIT, "the client wrote {written} bytes while nobody read: the proxy buffers without bound");
+    assert!(
+        written < LIMIT,
+        "the client wrote {written} bytes while nobody read: the proxy buffers without bound"
+    );
     // Once the server reads, everything arrives.
     let reader = tokio::spawn(async move {
         let mut total = 0;
