@@ -9,6 +9,7 @@
 //! cargo course check 1 --url http://localhost:8080   # any server, any language
 //! cargo course sse http://localhost:3000/boards/board-1/events   # watch an event stream
 //! cargo course ws ws://localhost:3000/ws             # talk to a WebSocket server
+//! cargo course inspect --to localhost:3000           # see the wire, on port 3001
 //! cargo course book            # serve the book on http://localhost:4000
 //! ```
 //!
@@ -24,6 +25,7 @@ mod catalogue;
 mod check;
 mod copies;
 mod hint;
+mod inspect;
 mod progress;
 mod reset;
 mod solution;
@@ -127,6 +129,23 @@ enum Command {
         /// e.g. `ws://localhost:3000/ws`
         url: String,
     },
+    /// See the wire: a proxy that forwards every connection to your server
+    /// unchanged and prints each HTTP head, SSE event and WebSocket frame,
+    /// bit by bit, with the RFC rule a frame breaks.
+    Inspect {
+        /// Your server, e.g. `localhost:3000`.
+        #[arg(long)]
+        to: String,
+        /// The port to listen on (connect your client here).
+        #[arg(long, default_value_t = 3001)]
+        listen: u16,
+        /// Add hex dumps, with each frame header's bits named.
+        #[arg(long)]
+        bytes: bool,
+        /// One JSON record per line, for tools and tests.
+        #[arg(long)]
+        json: bool,
+    },
     /// For the course's maintainers: the gates that keep the course honest
     /// (`cargo course dev verify`, `dev catalogue`, `dev copies`).
     Dev {
@@ -206,6 +225,7 @@ fn main() -> ExitCode {
         }
         Command::Sse { url, last_event_id } => sse_client::run(&url, last_event_id.as_deref()),
         Command::Ws { url } => ws_client::run(&url),
+        Command::Inspect { to, listen, bytes, json } => inspect::run(&to, listen, bytes, json),
         Command::Dev { command: Dev::Verify { chapters } } => verify::run(&chapters),
         Command::Dev { command: Dev::Catalogue { chapters, catalogue } } => {
             catalogue::run(&chapters, catalogue.as_deref())

@@ -1,0 +1,58 @@
+//! `course inspect --to localhost:3000`: see the wire. A proxy on another
+//! port (3001) forwards every connection to your server unchanged and
+//! prints, per connection, each HTTP head, the WebSocket handshake, every
+//! frame bit by bit and each SSE event — with the RFC rule a frame breaks.
+//!
+//! ```text
+//! $ cargo course inspect --to localhost:3000
+//! inspecting: connect to 127.0.0.1:3001, forwarded to localhost:3000
+//!      0.412 ms #1 → GET /ws HTTP/1.1
+//!      0.903 ms #1 ← WebSocket handshake ✓
+//!      1.377 ms #1 → frame FIN=1 RSV=000 text (0x1) MASK=1 len=5 (7-bit) key=37 fa 21 3d …
+//! ```
+//!
+//! The work is done by the `course-inspect` crate (tools/inspect); this
+//! module only prints its records.
+
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use course_inspect::{Options, Record, Sink, render};
+
+use crate::term::{DIM, paint};
+
+/// Prints each record as it comes: text (colour on a terminal) or JSON.
+#[derive(Debug)]
+struct Terminal {
+    json: bool,
+    colour: bool,
+}
+
+impl Sink for Terminal {
+    fn record(&self, record: Record) {
+        let line = if self.json { render::json(&record) } else { render::text(&record, self.colour) };
+        println!("{line}");
+    }
+}
+
+pub fn run(to: &str, listen: u16, bytes: bool, json: bool) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Runtime::new().context("starting tokio")?;
+    runtime.block_on(async {
+        let address = format!("127.0.0.1:{listen}");
+        let listener = tokio::net::TcpListener::bind(&address).await.with_context(|| {
+            format!("listening on {address} (is something else using port {listen}? try --listen)")
+        })?;
+        let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        if !json {
+            let hint = paint(DIM, "point your browser, client or checks at it; Ctrl-C to stop");
+            anstream::println!("inspecting: connect to {address}, forwarded to {to}  {hint}");
+        }
+        let options = Options { to: to.to_owned(), bytes };
+        course_inspect::serve(listener, options, Arc::new(Terminal { json, colour }))
+            .await
+            .context("accepting connections")?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
