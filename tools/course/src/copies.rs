@@ -95,14 +95,14 @@ fn check(root: &Path, write: bool) -> Result<Report> {
     let (mut listed, mut copied) = (BTreeSet::new(), BTreeSet::new());
 
     for (index, entry) in manifest.copy.iter().enumerate() {
-        let found = match entry.regions(&mut sources) {
-            Ok(found) => found,
-            Err(error) => {
-                problems.push(format!("listed copy \"{}\": {error:#}", entry.what));
-                continue;
-            }
-        };
-        for (item, region) in found.iter().enumerate() {
+        for (item, region) in entry.regions(&mut sources).into_iter().enumerate() {
+            let region = match region {
+                Ok(region) => region,
+                Err(error) => {
+                    problems.push(format!("listed copy \"{}\": {error:#}", entry.what));
+                    continue;
+                }
+            };
             regions += 1;
             places += region.len();
             let (original, copies) = region.split_first().expect("a manifest entry has two files or more");
@@ -122,15 +122,15 @@ fn check(root: &Path, write: bool) -> Result<Report> {
         }
     }
     for (index, entry) in manifest.differs.iter().enumerate() {
-        let found = match entry.regions(&mut sources) {
-            Ok(found) => found,
-            Err(error) => {
-                problems.push(format!("[[differs]] \"{}\": {error:#}", entry.what));
-                continue;
-            }
-        };
-        for (item, region) in found.iter().enumerate() {
-            same.group(Key::Differs(index, item), region);
+        for (item, region) in entry.regions(&mut sources).into_iter().enumerate() {
+            let region = match region {
+                Ok(region) => region,
+                Err(error) => {
+                    problems.push(format!("[[differs]] \"{}\": {error:#}", entry.what));
+                    continue;
+                }
+            };
+            same.group(Key::Differs(index, item), &region);
             let (first, others) = region.split_first().expect("a manifest entry has two files or more");
             if others.iter().all(|other| first_difference(first, other, &mut sources).is_none()) {
                 notes.push(format!(
@@ -312,8 +312,7 @@ pub fn suggest(root: &Path) -> Result<ExitCode> {
             by_text.entry(text).or_default().push((*file).to_owned());
         }
         for mut files in by_text.into_values() {
-            let crates: BTreeSet<&str> =
-                files.iter().map(|f| f.rsplitn(3, '/').last().unwrap_or(f)).collect();
+            let crates: BTreeSet<String> = files.iter().map(|file| scan::crate_of(file)).collect();
             let listed = manifest.copy.iter().any(|entry| {
                 entry.items.contains(&name) && files.iter().all(|file| entry.files.contains(file))
             });
@@ -325,6 +324,41 @@ pub fn suggest(root: &Path) -> Result<ExitCode> {
     }
     for (files, items) in entries {
         println!("[[copy]]\nwhat = \"\"\nfiles = {files:?}\nitems = {items:?}\n");
+    }
+    // What is alike but not identical: the items around each unlisted copy
+    // whose text differs (or whole files, when the items don't match up).
+    let mut differs: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for (a, b, lines) in &report.unlisted {
+        let mut names = BTreeSet::new();
+        for &(la, lb) in lines {
+            names.extend(innermost_item(&mut sources, a, la));
+            names.extend(innermost_item(&mut sources, b, lb));
+        }
+        let items = differs.entry((a.clone(), b.clone())).or_default();
+        for name in names {
+            let text = |sources: &mut Sources<'_>, file: &str| -> Option<Vec<String>> {
+                let item = sources.item(file, &name).ok()?;
+                let source = sources.get(file).ok()?;
+                Some(
+                    regions::compared_lines(source, item.lines)
+                        .into_iter()
+                        .map(|(_, t)| t.to_owned())
+                        .collect(),
+                )
+            };
+            match (text(&mut sources, a), text(&mut sources, b)) {
+                (Some(x), Some(y)) if x == y => {}
+                (Some(_), Some(_)) => {
+                    items.insert(name);
+                }
+                _ => {
+                    items.insert("(whole files: the items differ)".to_owned());
+                }
+            }
+        }
+    }
+    for ((a, b), items) in differs.into_iter().filter(|(_, items)| !items.is_empty()) {
+        println!("[[differs]]\nwhat = \"\"\nfiles = [{a:?}, {b:?}]\nitems = {items:?}\n");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -74,8 +74,9 @@ impl Manifest {
 
 impl Entry {
     /// The regions this entry names: one per item (or one for the whole
-    /// files), each a list of places in the order of `files`.
-    pub fn regions<'a>(&'a self, sources: &mut Sources<'_>) -> Result<Vec<Vec<Place<'a>>>> {
+    /// files), each a list of places in the order of `files`, or why the
+    /// item can't be found.
+    pub fn regions<'a>(&'a self, sources: &mut Sources<'_>) -> Vec<Result<Vec<Place<'a>>>> {
         let items: Vec<Option<&str>> = if self.items.is_empty() {
             vec![None]
         } else {

@@ -42,8 +42,7 @@ pub fn course_code(root: &Path) -> Result<Vec<Code>> {
         .map(|file| {
             let text =
                 std::fs::read_to_string(root.join(&file)).with_context(|| format!("reading {file}"))?;
-            let krate = file.splitn(3, '/').take(2).collect::<Vec<_>>().join("/");
-            Ok(Code { lines: code_lines(&text), file, krate })
+            Ok(Code { lines: code_lines(&text), krate: crate_of(&file), file })
         })
         .collect()
 }
@@ -62,6 +61,11 @@ fn walk(root: &Path, dir: &Path, files: &mut BTreeSet<String>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `exercises/05-presence` for `exercises/05-presence/src/lib.rs`.
+pub fn crate_of(file: &str) -> String {
+    file.splitn(3, '/').take(2).collect::<Vec<_>>().join("/")
 }
 
 /// The lines that are code: not blank, not a comment, not an anchor.
@@ -137,8 +141,7 @@ mod tests {
     use super::*;
 
     fn code(file: &str, text: &str) -> Code {
-        let krate = file.splitn(3, '/').take(2).collect::<Vec<_>>().join("/");
-        Code { file: file.to_owned(), krate, lines: code_lines(text) }
+        Code { file: file.to_owned(), krate: crate_of(file), lines: code_lines(text) }
     }
 
     #[test]
