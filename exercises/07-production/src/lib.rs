@@ -20,6 +20,8 @@
 //!    the handshake and head timeouts in `server.rs` (`HANDSHAKE_TIMEOUT_MS`).
 //! 5. Graceful shutdown: `Draining` (`begin`, `begun`), `end_streams`,
 //!    `jittered_retry_ms` and `wait` in `shutdown.rs`.
+//! 6. For operators: `health`, `render` and `count_deliveries` in
+//!    `metrics.rs`.
 //!
 //! ```sh
 //! cargo test -p ex07-production          # every check, stage by stage
@@ -46,6 +48,7 @@ pub mod error;
 pub mod events;
 pub mod feed;
 pub mod limits;
+pub mod metrics;
 pub mod origin;
 pub mod page;
 pub mod protocol;
@@ -68,6 +71,7 @@ use crate::auth::Auth;
 use crate::board::Boards;
 pub use crate::config::{Config, ConfigError};
 use crate::limits::Slots;
+use crate::metrics::Metrics;
 use crate::origin::Origins;
 use crate::rooms::Rooms;
 use crate::shutdown::{Drained, Draining};
@@ -92,6 +96,8 @@ pub struct AppState {
     /// Chapter 7: whether the server running with this state is shutting down.
     #[from_ref(skip)]
     pub draining: Draining,
+    /// Chapter 7: what `/metrics` reports.
+    pub metrics: Metrics,
 }
 // ANCHOR_END: state
 
@@ -104,6 +110,7 @@ impl AppState {
             auth: Auth::new(&config),
             config: Arc::new(config),
             draining: Draining::new().0,
+            metrics: Metrics::default(),
         }
     }
 
@@ -127,7 +134,7 @@ pub fn app(config: Config) -> Router {
 /// The routes, on a state that may have served before.
 pub fn app_with(state: AppState) -> Router {
     let origins = Origins::new(&state.config);
-    let slots = Slots::new(state.config.max_connections);
+    let slots = Slots::new(state.config.max_connections, state.metrics.clone());
     Router::new()
         // The page (page.rs).
         .route("/", get(page::index))
@@ -146,11 +153,15 @@ pub fn app_with(state: AppState) -> Router {
         // Signing in, and tickets for where a cookie can't go (chapter 7).
         .route("/session", post(auth::sign_in).delete(auth::sign_out))
         .route("/tickets", post(auth::issue_ticket))
+        // For operators: health and metrics (chapter 7).
+        .route("/healthz", get(metrics::health))
+        .route("/metrics", get(metrics::render))
         // Every request passes these, outermost (last) first: it is logged
         // without its query; a page from an unknown origin is refused; CORS
         // answers the allowed ones; the route's policy asks for a session or
         // a ticket; a WebSocket or an event stream needs a free place, and
         // an event stream ends when the server shuts down.
+        .layer(from_fn_with_state(state.metrics.clone(), metrics::count_deliveries))
         .layer(from_fn_with_state(state.draining.clone(), shutdown::end_streams))
         .layer(from_fn_with_state(slots, limits::admit))
         .layer(from_fn_with_state(state.auth.clone(), auth::gate))

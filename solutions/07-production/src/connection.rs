@@ -50,6 +50,7 @@ use crate::board::Task;
 use crate::commands;
 use crate::error::ApiError;
 use crate::limits::{self, Rate, Slot};
+use crate::metrics::{Metrics, Reason};
 use crate::protocol::{self, ClientMessage, ServerMessage};
 use crate::rooms::{Announcement, Rooms, Subscription};
 use crate::shutdown;
@@ -185,7 +186,8 @@ struct Connection {
 pub async fn run(socket: WebSocket, state: AppState, user: Option<User>) {
     let (sink, mut stream) = socket.split();
     let (outbox, queue) = mpsc::channel(OUTBOX_CAPACITY);
-    let mut writer = tokio::spawn(write(sink, queue, state.rooms.clone(), state.config.write_timeout));
+    let limit = state.config.write_timeout;
+    let mut writer = tokio::spawn(write(sink, queue, state.rooms.clone(), limit, state.metrics.clone()));
     let mut connection = Connection {
         typing: Typing::new(state.config.typing_ttl),
         outbox,
@@ -251,6 +253,7 @@ impl Connection {
                         // Chapter 7: a client sending faster than RATE_LIMIT_PER_S
                         // is closed with 1008, "policy violation" (RFC 6455 §7.4.1).
                         Some(Ok(Message::Text(_))) if !self.rate.allow(Instant::now()) => {
+                            self.state.metrics.evicted(Reason::RateLimit);
                             self.close(close_code::POLICY, "too many messages").await;
                             return Ending::Close;
                         }
@@ -420,6 +423,7 @@ async fn write(
     mut queue: mpsc::Receiver<Outgoing>,
     rooms: Rooms,
     write_timeout: Duration,
+    metrics: Metrics,
 ) {
     let mut follower: Option<Follower> = None;
     loop {
@@ -438,7 +442,10 @@ async fn write(
         // Chapter 7: a client that takes longer than WRITE_TIMEOUT_MS to read
         // one message is evicted. Either way the read loop sees the outbox close.
         if let Err(evicted) = limits::send_within(&mut sink, message, write_timeout).await {
-            tracing::info!("dropping a client: {evicted}");
+            if !evicted.0.is_zero() {
+                tracing::info!("dropping a client: {evicted}");
+                metrics.evicted(Reason::WriteTimeout);
+            }
             return;
         }
     }

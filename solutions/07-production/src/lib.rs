@@ -19,6 +19,7 @@
 //! - [`shutdown`]: draining — close `1001` for every WebSocket, the end of
 //!   every event stream, requests in flight finished, gone within
 //!   `SHUTDOWN_GRACE_MS`.
+//! - [`metrics`]: `GET /healthz` and `GET /metrics`, for operators.
 //! - [`access`]: the access log, which never shows a query string.
 //!
 //! Chapter 6's modules: [`api`] and [`error`] (commands over HTTP);
@@ -44,6 +45,7 @@ pub mod error;
 pub mod events;
 pub mod feed;
 pub mod limits;
+pub mod metrics;
 pub mod origin;
 pub mod page;
 pub mod protocol;
@@ -66,6 +68,7 @@ use crate::auth::Auth;
 use crate::board::Boards;
 pub use crate::config::{Config, ConfigError};
 use crate::limits::Slots;
+use crate::metrics::Metrics;
 use crate::origin::Origins;
 use crate::rooms::Rooms;
 use crate::shutdown::{Drained, Draining};
@@ -90,6 +93,8 @@ pub struct AppState {
     /// Chapter 7: whether the server running with this state is shutting down.
     #[from_ref(skip)]
     pub draining: Draining,
+    /// Chapter 7: what `/metrics` reports.
+    pub metrics: Metrics,
 }
 // ANCHOR_END: state
 
@@ -102,6 +107,7 @@ impl AppState {
             auth: Auth::new(&config),
             config: Arc::new(config),
             draining: Draining::new().0,
+            metrics: Metrics::default(),
         }
     }
 
@@ -125,7 +131,7 @@ pub fn app(config: Config) -> Router {
 /// The routes, on a state that may have served before.
 pub fn app_with(state: AppState) -> Router {
     let origins = Origins::new(&state.config);
-    let slots = Slots::new(state.config.max_connections);
+    let slots = Slots::new(state.config.max_connections, state.metrics.clone());
     Router::new()
         // The page (page.rs).
         .route("/", get(page::index))
@@ -144,11 +150,15 @@ pub fn app_with(state: AppState) -> Router {
         // Signing in, and tickets for where a cookie can't go (chapter 7).
         .route("/session", post(auth::sign_in).delete(auth::sign_out))
         .route("/tickets", post(auth::issue_ticket))
+        // For operators: health and metrics (chapter 7).
+        .route("/healthz", get(metrics::health))
+        .route("/metrics", get(metrics::render))
         // Every request passes these, outermost (last) first: it is logged
         // without its query; a page from an unknown origin is refused; CORS
         // answers the allowed ones; the route's policy asks for a session or
         // a ticket; a WebSocket or an event stream needs a free place, and
         // an event stream ends when the server shuts down.
+        .layer(from_fn_with_state(state.metrics.clone(), metrics::count_deliveries))
         .layer(from_fn_with_state(state.draining.clone(), shutdown::end_streams))
         .layer(from_fn_with_state(slots, limits::admit))
         .layer(from_fn_with_state(state.auth.clone(), auth::gate))

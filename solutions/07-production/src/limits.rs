@@ -22,35 +22,56 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures_util::{Sink, SinkExt, StreamExt};
+use prometheus_client::metrics::gauge::Gauge;
 use serde_json::json;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, timeout};
+
+use crate::metrics::Metrics;
 
 /// How long a client turned away for `MAX_CONNECTIONS` is told to wait.
 pub const RETRY_AFTER_SECS: u64 = 5;
 
 /// The places for long-lived connections — WebSockets and event streams
-/// together — that `MAX_CONNECTIONS` allows.
+/// together — that `MAX_CONNECTIONS` allows. Each place held is also
+/// counted in `/metrics`, by kind.
 #[derive(Debug, Clone)]
 pub struct Slots {
     free: Arc<Semaphore>,
+    metrics: Metrics,
 }
 
 /// One connection's place. It is given back when the last copy is dropped:
 /// the event stream's body, or the WebSocket's connection.
 #[derive(Debug, Clone)]
-pub struct Slot(
-    #[allow(dead_code, reason = "held, never read: dropping it frees the place")] Arc<OwnedSemaphorePermit>,
-);
+pub struct Slot(#[allow(dead_code, reason = "held, never read: dropping it frees the place")] Arc<Held>);
+
+/// A place held, and the gauge that counts it.
+#[derive(Debug)]
+struct Held {
+    _permit: OwnedSemaphorePermit,
+    open: Gauge,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.open.dec();
+    }
+}
 
 impl Slots {
-    pub fn new(max: usize) -> Self {
-        Slots { free: Arc::new(Semaphore::new(max)) }
+    pub fn new(max: usize, metrics: Metrics) -> Self {
+        Slots { free: Arc::new(Semaphore::new(max)), metrics }
     }
 
-    /// A place, if one is free. Never waits: a full server says so at once.
-    fn try_take(&self) -> Option<Slot> {
-        Arc::clone(&self.free).try_acquire_owned().ok().map(|permit| Slot(Arc::new(permit)))
+    /// A place for a connection of `route`, if one is free. Never waits: a
+    /// full server says so at once.
+    fn try_take(&self, route: &str) -> Option<Slot> {
+        let permit = Arc::clone(&self.free).try_acquire_owned().ok()?;
+        let open =
+            if route == "/ws" { self.metrics.websockets.clone() } else { self.metrics.event_streams.clone() };
+        open.inc();
+        Some(Slot(Arc::new(Held { _permit: permit, open })))
     }
 }
 
@@ -70,10 +91,10 @@ pub async fn admit(
     mut request: Request,
     next: Next,
 ) -> Response {
-    if !route.as_ref().is_some_and(|route| is_long_lived(route.as_str())) {
+    let Some(route) = route.filter(|route| is_long_lived(route.as_str())) else {
         return next.run(request).await;
-    }
-    let Some(slot) = slots.try_take() else {
+    };
+    let Some(slot) = slots.try_take(route.as_str()) else {
         let error = json!({ "error": "the server is full: try again in a few seconds" });
         let retry = [(header::RETRY_AFTER, RETRY_AFTER_SECS.to_string())];
         return (StatusCode::SERVICE_UNAVAILABLE, retry, Json(error)).into_response();
@@ -171,14 +192,17 @@ mod tests {
 
     #[test]
     fn slots_run_out_and_come_back() {
-        let slots = Slots::new(2);
-        let first = slots.try_take().expect("a free place");
-        let _second = slots.try_take().expect("a free place");
-        assert!(slots.try_take().is_none());
+        let metrics = Metrics::default();
+        let slots = Slots::new(2, metrics.clone());
+        let first = slots.try_take("/ws").expect("a free place");
+        let _second = slots.try_take("/boards/{board}/events").expect("a free place");
+        assert!(slots.try_take("/ws").is_none());
+        assert_eq!((metrics.websockets.get(), metrics.event_streams.get()), (1, 1));
         let copy = first.clone();
         drop(first);
-        assert!(slots.try_take().is_none(), "a copy still holds the place");
+        assert!(slots.try_take("/ws").is_none(), "a copy still holds the place");
         drop(copy);
-        assert!(slots.try_take().is_some());
+        assert_eq!(metrics.websockets.get(), 0);
+        assert!(slots.try_take("/ws").is_some());
     }
 }

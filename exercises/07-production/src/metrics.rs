@@ -1,0 +1,118 @@
+//! What an operator sees: `GET /healthz` and `GET /metrics`.
+//!
+//! `/healthz` answers whether to send this server new clients: `200` while
+//! it serves, `503` once it drains, so that a load balancer stops sending
+//! it anyone before it goes. `/metrics` is for Prometheus (or anything that
+//! reads its text format): how many WebSockets and event streams are open,
+//! how many events went out, how many clients were evicted, and why.
+//!
+//! Each server has a registry of its own, in its state: no global recorder,
+//! so that several servers in one process (the checks run many) count
+//! separately.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use prometheus_client::encoding::text::encode;
+use std::fmt::Write as _;
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use crate::AppState;
+
+/// Why a client was dropped.
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
+pub enum Reason {
+    /// More than `RATE_LIMIT_PER_S` messages a second: close 1008.
+    RateLimit,
+    /// Read nothing for `WRITE_TIMEOUT_MS`.
+    WriteTimeout,
+}
+
+impl EncodeLabelValue for Reason {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> std::fmt::Result {
+        encoder.write_str(match self {
+            Reason::RateLimit => "rate_limit",
+            Reason::WriteTimeout => "write_timeout",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Evicted {
+    reason: Reason,
+}
+
+/// The server's metrics. Cloning shares them.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    registry: Arc<Registry>,
+    /// WebSockets open now.
+    pub websockets: Gauge,
+    /// Event streams open now.
+    pub event_streams: Gauge,
+    delivered: Counter,
+    evicted: Family<Evicted, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let (websockets, event_streams) = (Gauge::default(), Gauge::default());
+        let (delivered, evicted) = (Counter::default(), Family::<Evicted, Counter>::default());
+        let mut registry = Registry::with_prefix("board");
+        registry.register("websockets_open", "WebSocket connections open now", websockets.clone());
+        registry.register("event_streams_open", "Event streams open now", event_streams.clone());
+        registry.register("events_delivered", "Board events written to event streams", delivered.clone());
+        registry.register("clients_evicted", "Clients dropped by a limit, by reason", evicted.clone());
+        Metrics { registry: Arc::new(registry), websockets, event_streams, delivered, evicted }
+    }
+}
+
+impl Metrics {
+    /// Counts a client dropped for `reason`.
+    pub fn evicted(&self, reason: Reason) {
+        self.evicted.get_or_create(&Evicted { reason }).inc();
+    }
+}
+
+/// `GET /healthz` → `200` while serving, `503` while draining.
+pub async fn health(State(state): State<AppState>) -> Response {
+    todo!("stage 6: 200 while serving, 503 once state.draining has begun — book: \"Health and metrics\"")
+}
+
+/// `GET /metrics` → the registry, in the OpenMetrics text format
+/// (Prometheus's text format, standardised).
+pub async fn render(State(state): State<AppState>) -> Response {
+    todo!(
+        "stage 6: the registry in the OpenMetrics text format, with its content type — book: \
+         \"Health and metrics\""
+    )
+}
+
+/// Middleware: counts the events an event stream writes (not its
+/// keep-alive comments, nor its `retry:`).
+pub async fn count_deliveries(
+    State(metrics): State<Metrics>,
+    route: Option<MatchedPath>,
+    request: Request,
+    next: Next,
+) -> Response {
+    // TODO (stage 6, "Health and metrics"): count each event (`is_event`) a
+    // successful `/boards/{board}/events` response's body writes, in
+    // `metrics.delivered`.
+    next.run(request).await
+}
+
+/// Whether a chunk of an event stream is an event: it has a `data:` line.
+fn is_event(chunk: &[u8]) -> bool {
+    chunk.starts_with(b"data:") || chunk.windows(6).any(|window| window == b"\ndata:")
+}
