@@ -19,6 +19,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use course_inspect::view::{self, View};
 use course_inspect::{Options, Record, Sink, render};
 
 use crate::term::{DIM, paint};
@@ -28,16 +29,21 @@ use crate::term::{DIM, paint};
 struct Terminal {
     json: bool,
     colour: bool,
+    /// The live view, when `--view` serves one.
+    view: Option<Arc<View>>,
 }
 
 impl Sink for Terminal {
     fn record(&self, record: Record) {
         let line = if self.json { render::json(&record) } else { render::text(&record, self.colour) };
         println!("{line}");
+        if let Some(view) = &self.view {
+            view.record(record);
+        }
     }
 }
 
-pub fn run(to: &str, listen: u16, bytes: bool, json: bool) -> Result<ExitCode> {
+pub fn run(to: &str, listen: u16, view_port: Option<u16>, bytes: bool, json: bool) -> Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("starting tokio")?;
     runtime.block_on(async {
         let address = format!("127.0.0.1:{listen}");
@@ -49,8 +55,23 @@ pub fn run(to: &str, listen: u16, bytes: bool, json: bool) -> Result<ExitCode> {
             let hint = paint(DIM, "point your browser, client or checks at it; Ctrl-C to stop");
             anstream::println!("inspecting: connect to {address}, forwarded to {to}  {hint}");
         }
+        let view = match view_port {
+            Some(port) => {
+                let address = format!("127.0.0.1:{port}");
+                let listener = tokio::net::TcpListener::bind(&address)
+                    .await
+                    .with_context(|| format!("listening on {address} for the live view"))?;
+                let view = View::new();
+                tokio::spawn(view::serve(listener, view.clone()));
+                if !json {
+                    anstream::println!("live view: http://{address}/");
+                }
+                Some(view)
+            }
+            None => None,
+        };
         let options = Options { to: to.to_owned(), bytes };
-        course_inspect::serve(listener, options, Arc::new(Terminal { json, colour }))
+        course_inspect::serve(listener, options, Arc::new(Terminal { json, colour, view }))
             .await
             .context("accepting connections")?;
         Ok(ExitCode::SUCCESS)
