@@ -14,7 +14,7 @@
 //! The work is done by the `course-inspect` crate (tools/inspect); this
 //! module only prints its records.
 
-use std::io::IsTerminal as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -36,7 +36,8 @@ struct Terminal {
 impl Sink for Terminal {
     fn record(&self, record: Record) {
         let line = if self.json { render::json(&record) } else { render::text(&record, self.colour) };
-        println!("{line}");
+        // A closed stdout (`| head`) must not stop the forwarding: ignore it.
+        let _ = writeln!(std::io::stdout().lock(), "{line}");
         if let Some(view) = &self.view {
             view.record(record);
         }
