@@ -71,10 +71,33 @@ pub fn run(to: &str, listen: u16, view_port: Option<u16>, bytes: bool, json: boo
             }
             None => None,
         };
-        let options = Options { to: to.to_owned(), bytes };
+        let options = Options { to: server_address(to), bytes };
         course_inspect::serve(listener, options, Arc::new(Terminal { json, colour, view }))
             .await
             .context("accepting connections")?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// `host:port` from what a learner may type: `3000`, `localhost:3000`,
+/// `http://localhost:3000/`, `ws://localhost:3000/ws`.
+fn server_address(to: &str) -> String {
+    if to.parse::<u16>().is_ok() {
+        return format!("localhost:{to}");
+    }
+    let without_scheme = to.split_once("://").map_or(to, |(_, rest)| rest);
+    without_scheme.split('/').next().unwrap_or(without_scheme).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::server_address;
+
+    #[test]
+    fn the_server_may_be_a_port_an_address_or_a_url() {
+        assert_eq!(server_address("3000"), "localhost:3000");
+        assert_eq!(server_address("localhost:3000"), "localhost:3000");
+        assert_eq!(server_address("http://127.0.0.1:3000/"), "127.0.0.1:3000");
+        assert_eq!(server_address("ws://localhost:3000/ws"), "localhost:3000");
+    }
 }

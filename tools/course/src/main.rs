@@ -133,7 +133,7 @@ enum Command {
     /// unchanged and prints each HTTP head, SSE event and WebSocket frame,
     /// bit by bit, with the RFC rule a frame breaks.
     Inspect {
-        /// Your server, e.g. `localhost:3000`.
+        /// Your server: `localhost:3000` (or just `3000`, or its URL).
         #[arg(long)]
         to: String,
         /// The port to listen on (connect your client here).
