@@ -14,11 +14,12 @@
 //! The work is done by the `course-inspect` crate (tools/inspect); this
 //! module only prints its records.
 
-use std::io::IsTerminal as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use course_inspect::view::{self, View};
 use course_inspect::{Options, Record, Sink, render};
 
 use crate::term::{DIM, paint};
@@ -28,16 +29,22 @@ use crate::term::{DIM, paint};
 struct Terminal {
     json: bool,
     colour: bool,
+    /// The live view, when `--view` serves one.
+    view: Option<Arc<View>>,
 }
 
 impl Sink for Terminal {
     fn record(&self, record: Record) {
         let line = if self.json { render::json(&record) } else { render::text(&record, self.colour) };
-        println!("{line}");
+        // A closed stdout (`| head`) must not stop the forwarding: ignore it.
+        let _ = writeln!(std::io::stdout().lock(), "{line}");
+        if let Some(view) = &self.view {
+            view.record(record);
+        }
     }
 }
 
-pub fn run(to: &str, listen: u16, bytes: bool, json: bool) -> Result<ExitCode> {
+pub fn run(to: &str, listen: u16, view_port: Option<u16>, bytes: bool, json: bool) -> Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("starting tokio")?;
     runtime.block_on(async {
         let address = format!("127.0.0.1:{listen}");
@@ -49,10 +56,48 @@ pub fn run(to: &str, listen: u16, bytes: bool, json: bool) -> Result<ExitCode> {
             let hint = paint(DIM, "point your browser, client or checks at it; Ctrl-C to stop");
             anstream::println!("inspecting: connect to {address}, forwarded to {to}  {hint}");
         }
-        let options = Options { to: to.to_owned(), bytes };
-        course_inspect::serve(listener, options, Arc::new(Terminal { json, colour }))
+        let view = match view_port {
+            Some(port) => {
+                let address = format!("127.0.0.1:{port}");
+                let listener = tokio::net::TcpListener::bind(&address)
+                    .await
+                    .with_context(|| format!("listening on {address} for the live view"))?;
+                let view = View::new();
+                tokio::spawn(view::serve(listener, view.clone()));
+                if !json {
+                    anstream::println!("live view: http://{address}/");
+                }
+                Some(view)
+            }
+            None => None,
+        };
+        let options = Options { to: server_address(to), bytes };
+        course_inspect::serve(listener, options, Arc::new(Terminal { json, colour, view }))
             .await
             .context("accepting connections")?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// `host:port` from what a learner may type: `3000`, `localhost:3000`,
+/// `http://localhost:3000/`, `ws://localhost:3000/ws`.
+fn server_address(to: &str) -> String {
+    if to.parse::<u16>().is_ok() {
+        return format!("localhost:{to}");
+    }
+    let without_scheme = to.split_once("://").map_or(to, |(_, rest)| rest);
+    without_scheme.split('/').next().unwrap_or(without_scheme).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::server_address;
+
+    #[test]
+    fn the_server_may_be_a_port_an_address_or_a_url() {
+        assert_eq!(server_address("3000"), "localhost:3000");
+        assert_eq!(server_address("localhost:3000"), "localhost:3000");
+        assert_eq!(server_address("http://127.0.0.1:3000/"), "127.0.0.1:3000");
+        assert_eq!(server_address("ws://localhost:3000/ws"), "localhost:3000");
+    }
 }

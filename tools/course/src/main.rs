@@ -133,12 +133,16 @@ enum Command {
     /// unchanged and prints each HTTP head, SSE event and WebSocket frame,
     /// bit by bit, with the RFC rule a frame breaks.
     Inspect {
-        /// Your server, e.g. `localhost:3000`.
+        /// Your server: `localhost:3000` (or just `3000`, or its URL).
         #[arg(long)]
         to: String,
         /// The port to listen on (connect your client here).
         #[arg(long, default_value_t = 3001)]
         listen: u16,
+        /// Also serve a live view of the records on this port (a page fed
+        /// by Server-Sent Events), e.g. `--view 3002`.
+        #[arg(long, value_name = "PORT")]
+        view: Option<u16>,
         /// Add hex dumps, with each frame header's bits named.
         #[arg(long)]
         bytes: bool,
@@ -225,7 +229,7 @@ fn main() -> ExitCode {
         }
         Command::Sse { url, last_event_id } => sse_client::run(&url, last_event_id.as_deref()),
         Command::Ws { url } => ws_client::run(&url),
-        Command::Inspect { to, listen, bytes, json } => inspect::run(&to, listen, bytes, json),
+        Command::Inspect { to, listen, view, bytes, json } => inspect::run(&to, listen, view, bytes, json),
         Command::Dev { command: Dev::Verify { chapters } } => verify::run(&chapters),
         Command::Dev { command: Dev::Catalogue { chapters, catalogue } } => {
             catalogue::run(&chapters, catalogue.as_deref())

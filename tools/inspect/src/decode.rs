@@ -486,6 +486,14 @@ impl Conn {
 
     /// One side's FIN or reset: what was left unfinished is said.
     pub fn end(&mut self, dir: Dir, how: String) {
+        let ended = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.end_inner(dir)));
+        if ended.is_err() {
+            self.broken = true;
+        }
+        self.emit(dir, Item::End { how });
+    }
+
+    fn end_inner(&mut self, dir: Dir) {
         if !self.broken {
             let unfinished = match self.side(dir).state {
                 State::UntilClose => Some(true),
@@ -512,7 +520,6 @@ impl Conn {
                 );
             }
         }
-        self.emit(dir, Item::End { how });
     }
 }
 

@@ -19,6 +19,7 @@
 //!   messages, ping/pong pairs and violations.
 //! - [`render`]: a record as terminal text (colour optional), as JSON, and
 //!   the annotated hex dump of `--bytes`.
+//! - [`view`]: the live view, a page fed by Server-Sent Events (`--view`).
 //!
 //! `cargo course inspect --to localhost:3000` runs it; tests use a
 //! [`Sink`] that collects the records.
@@ -26,6 +27,7 @@
 pub mod decode;
 pub mod proxy;
 pub mod render;
+pub mod view;
 pub mod ws;
 
 use std::sync::Mutex;

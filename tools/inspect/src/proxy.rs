@@ -88,7 +88,7 @@ async fn connection(
     let server_addr = server.peer_addr().map_or_else(|_| options.to.clone(), |a| a.to_string());
     let conn = Conn::new(id, start, sink, options.bytes);
     conn.emit(Dir::Proxy, Item::Open { client: peer, server: server_addr });
-    let conn = Arc::new(Mutex::new(conn));
+    let conn = Mutex::new(conn);
     let (mut client, mut server) = (client, server);
     let ended = {
         // Borrowed halves: unlike owned ones, dropping them sends no FIN,

@@ -259,3 +259,61 @@ async fn a_server_that_does_not_read_stops_the_client_backpressure() {
     let total = within("the reader", reader).await.unwrap();
     assert_eq!(total, written + chunk.len());
 }
+
+#[tokio::test]
+async fn the_live_view_serves_its_page_and_streams_records_as_sse() {
+    use course_checks::sse::{Item as SseItem, Parser};
+    use course_inspect::view::{self, View};
+    use course_inspect::{Dir, Record, Sink};
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let view = View::new();
+    tokio::spawn(view::serve(listener, view.clone()));
+
+    let mut page = within("connecting", TcpStream::connect(addr)).await.unwrap();
+    within("asking for the page", page.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")).await.unwrap();
+    let mut got = Vec::new();
+    within("the page", page.read_to_end(&mut got)).await.unwrap();
+    let got = String::from_utf8_lossy(&got);
+    assert!(got.starts_with("HTTP/1.1 200 OK") && got.contains("new EventSource(\"/events\")"), "{got}");
+
+    let mut events = within("connecting", TcpStream::connect(addr)).await.unwrap();
+    within("subscribing", events.write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")).await.unwrap();
+    // Read up to the `: watching` comment: from then on, records reach us.
+    let mut parser = Parser::new();
+    let mut buf = [0; 4096];
+    let mut raw = Vec::new();
+    let body_start = loop {
+        let n = within("the stream's head", events.read(&mut buf)).await.unwrap();
+        assert!(n > 0, "the stream ended");
+        raw.extend_from_slice(&buf[..n]);
+        if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end + 4;
+        }
+    };
+    assert!(String::from_utf8_lossy(&raw[..body_start]).contains("text/event-stream"));
+    let mut items = parser.feed(&raw[body_start..]);
+    while !items.iter().any(|i| matches!(i, SseItem::Comment(c) if c == " watching")) {
+        let n = within("the : watching comment", events.read(&mut buf)).await.unwrap();
+        assert!(n > 0, "the stream ended");
+        items.extend(parser.feed(&buf[..n]));
+    }
+    let item = Item::End { how: "marker".into() };
+    view.record(Record { conn: 7, ms: 1.5, dir: Dir::Proxy, item });
+    let event = loop {
+        let n = within("the record's event", events.read(&mut buf)).await.unwrap();
+        assert!(n > 0, "the stream ended");
+        if let Some(SseItem::Event(e)) =
+            parser.feed(&buf[..n]).into_iter().find(|i| matches!(i, SseItem::Event(_)))
+        {
+            break e;
+        }
+    };
+    assert_eq!(event.name, "record");
+    assert_eq!(event.id.as_deref(), Some("1"));
+    let data: serde_json::Value = serde_json::from_str(&event.data).unwrap();
+    assert_eq!(data["record"]["conn"], 7);
+    assert_eq!(data["record"]["kind"], "end");
+    assert!(data["text"].as_str().unwrap().contains("marker"));
+}
