@@ -234,6 +234,11 @@ fn check_figures(root: &Path, book: &Path) -> Result<usize> {
     if found.typed.is_empty() {
         println!("  ✓ no measured figure typed into the pages or the README");
     }
+    for (page, figure) in &found.stale {
+        println!(
+            "  ! {page}: \"{figure}\" is in figures::ALLOWED but no sentence there claims it any more: drop it"
+        );
+    }
     if !found.exempt.is_empty() {
         println!(
             "  ! {} figure(s) typed into pages not migrated yet ({}), listed, not counted:",
