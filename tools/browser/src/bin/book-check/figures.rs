@@ -617,6 +617,33 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_must_quote_a_figure_as_the_figures_file_has_it() {
+        let root = std::env::temp_dir().join(format!("book-check-figures-{}", std::process::id()));
+        let figures = root.join("book/src/figures");
+        std::fs::create_dir_all(&figures).expect("a scratch folder");
+        std::fs::write(
+            figures.join("setup.md"),
+            "<!-- ANCHOR: book-install -->\nabout ten minutes\n<!-- ANCHOR_END: book-install -->\n",
+        )
+        .expect("writing the figures file");
+        std::fs::write(
+            root.join("book/src/ch00.md"),
+            "It takes {{#include figures/setup.md:book-install}}.\n",
+        )
+        .expect("writing a page");
+        let readme = |text: &str| {
+            std::fs::write(root.join("README.md"), text).expect("writing the README");
+            check(&root, &root.join("book")).expect("checking").typed
+        };
+        assert!(readme("Installing takes about ten minutes.\n").is_empty());
+        let typed = readme("Installing takes about eight minutes.\n");
+        std::fs::remove_dir_all(&root).expect("removing the scratch folder");
+        assert_eq!(typed.len(), 1, "{typed:?}");
+        assert_eq!(typed[0].figure, "eight minutes");
+        assert_eq!(typed[0].candidates, ["\"about ten minutes\" (figures/setup.md:book-install)"]);
+    }
+
+    #[test]
     fn words_that_merely_contain_a_number_are_not_figures() {
         assert!(figures("About someone's tone, nonetheless.").is_empty());
         assert!(figures("About one client.").is_empty());
