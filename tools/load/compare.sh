@@ -9,6 +9,11 @@
 #   tools/load/compare.sh fanout      # chapter 2's event stream vs a naive one
 #   ROUNDS=7 tools/load/compare.sh echo
 #
+# Each comparison writes its figures file, book/src/figures/<name>.md (the
+# medians with the command, the machine and the date), which the book's
+# pages include: commit the files after a clean run, and every page that
+# quotes a figure follows.
+#
 # Figures taken while the machine is busy with something else are noise:
 # check `uptime` first.
 set -euo pipefail
@@ -31,28 +36,33 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 cargo build --release -p course-load -p sol02-sse -p sol04-frames -p sol05-presence
 bin=target/release
-compare() { "$bin/load" compare --rounds "$rounds" "$@"; }
+figures=book/src/figures
+compare() {
+    local name="$1"
+    shift
+    "$bin/load" compare --rounds "$rounds" --out "$figures/$name.md" "$@"
+}
 echo "$(uptime)"
 
 if [[ $what == all || $what == echo ]]; then
     echo
     echo "## Chapter 4's echo ÷ plain tokio-tungstenite: 64 connections × 1 KiB (goal: messages/s ratio ≥ 1.0)"
-    compare --ours "$bin/sol04-frames" --reference "$bin/ref-tungstenite-echo" \
+    compare echo-64 --ours "$bin/sol04-frames" --reference "$bin/ref-tungstenite-echo" \
         echo --connections 64 --size 1024
     echo
     echo "## Chapter 4's echo ÷ plain tokio-tungstenite: 1 connection × 16 B (goal: messages/s ratio ≥ 1.0)"
-    compare --ours "$bin/sol04-frames" --reference "$bin/ref-tungstenite-echo" \
+    compare echo-1 --ours "$bin/sol04-frames" --reference "$bin/ref-tungstenite-echo" \
         echo --connections 1 --size 16
 fi
 
 if [[ $what == all || $what == idle ]]; then
     echo
     echo "## Chapter 5's presence vs axum's defaults: 10,000 idle WebSockets (goal: ≤ 8 KiB each)"
-    compare --ours "$bin/sol05-presence" --reference "$bin/ref-axum-echo" \
+    compare idle --ours "$bin/sol05-presence" --reference "$bin/ref-axum-echo" \
         idle --connections 10000
     echo
     echo "## The same, each connection joined to a board of 10 (the echo server answers the join by echoing it)"
-    compare --ours "$bin/sol05-presence" --reference "$bin/ref-axum-echo" \
+    compare idle-joined --ours "$bin/sol05-presence" --reference "$bin/ref-axum-echo" \
         idle --connections 10000 --group 10 \
         --hello '{"type":"join","boardId":"idle-{g}","user":"user-{i}"}'
 fi
@@ -60,6 +70,6 @@ fi
 if [[ $what == all || $what == fanout ]]; then
     echo
     echo "## Chapter 2's event stream vs naive Sse + broadcast: 10,000 subscribers, 20 events (goal: p99 ratio ≤ 0.6, all delivered)"
-    compare --ours "$bin/sol02-sse" --reference "$bin/ref-naive-sse" \
+    compare fanout --ours "$bin/sol02-sse" --reference "$bin/ref-naive-sse" \
         fanout --subscribers 10000 --events 20
 fi

@@ -38,6 +38,11 @@ pub struct CompareOptions {
     /// Extra environment for both servers (`MAX_MESSAGE_BYTES=…`).
     pub env: Vec<(String, String)>,
     pub load: Load,
+    /// Also write the summary as the book's figures file for this
+    /// comparison (`book/src/figures/echo-64.md`, …): [`section`].
+    pub out: Option<PathBuf>,
+    /// The command line that ran the comparison, quoted in that file.
+    pub command: String,
 }
 
 /// Whether a bigger figure is a better one.
@@ -51,6 +56,11 @@ enum Better {
 #[derive(Debug, Clone, Copy)]
 struct Figure {
     name: &'static str,
+    /// The figure's anchor in the figures file (`p99-delivery`): a page
+    /// quotes it as `{{#include figures/fanout.md:ours-p99-delivery}}`.
+    slug: &'static str,
+    /// The unit the book writes after the figure (`ms`), or "".
+    unit: &'static str,
     better: Better,
     value: f64,
 }
@@ -88,6 +98,11 @@ pub async fn run(options: &CompareOptions) -> Result<()> {
     }
     println!("load average at the end: {}", process::load_average());
     summarize(options, &rounds);
+    if let Some(out) = &options.out {
+        let text = section(options, &rounds, &crate::wire::machine_and_date());
+        std::fs::write(out, text).with_context(|| format!("writing {}", out.display()))?;
+        println!("wrote {}", out.display());
+    }
     Ok(())
 }
 
@@ -97,14 +112,34 @@ async fn measure(load: &Load, server: &Server) -> Result<(String, Round)> {
         Load::Echo(options) => {
             let report = echo::run(server.port(), Some(server.pid()), options).await?;
             let figures = vec![
-                Figure { name: "messages/s", better: Better::Higher, value: report.messages_per_second() },
+                Figure {
+                    name: "messages/s",
+                    slug: "messages-per-s",
+                    unit: "messages/s",
+                    better: Better::Higher,
+                    value: report.messages_per_second(),
+                },
                 Figure {
                     name: "server CPU/message (µs)",
+                    slug: "cpu-per-message",
+                    unit: "µs",
                     better: Better::Lower,
                     value: micros(report.server_cpu_per_message()),
                 },
-                Figure { name: "p50 round trip (ms)", better: Better::Lower, value: ms(report.latency.p50) },
-                Figure { name: "p99 round trip (ms)", better: Better::Lower, value: ms(report.latency.p99) },
+                Figure {
+                    name: "p50 round trip (ms)",
+                    slug: "p50-round-trip",
+                    unit: "ms",
+                    better: Better::Lower,
+                    value: ms(report.latency.p50),
+                },
+                Figure {
+                    name: "p99 round trip (ms)",
+                    slug: "p99-round-trip",
+                    unit: "ms",
+                    better: Better::Lower,
+                    value: ms(report.latency.p99),
+                },
             ];
             (report.to_string(), Round { figures, complete: true })
         }
@@ -113,6 +148,8 @@ async fn measure(load: &Load, server: &Server) -> Result<(String, Round)> {
             let per_connection = report.bytes_per_connection() / 1024.0;
             let figures = vec![Figure {
                 name: "KiB per idle connection",
+                slug: "per-connection",
+                unit: "KiB",
                 better: Better::Lower,
                 value: per_connection,
             }];
@@ -124,12 +161,32 @@ async fn measure(load: &Load, server: &Server) -> Result<(String, Round)> {
             let figures = vec![
                 Figure {
                     name: "server CPU/delivery (µs)",
+                    slug: "cpu-per-delivery",
+                    unit: "µs",
                     better: Better::Lower,
                     value: micros(report.server_cpu_per_delivery()),
                 },
-                Figure { name: "p50 delivery (ms)", better: Better::Lower, value: ms(report.latency.p50) },
-                Figure { name: "p99 delivery (ms)", better: Better::Lower, value: ms(report.latency.p99) },
-                Figure { name: "max delivery (ms)", better: Better::Lower, value: ms(report.latency.max) },
+                Figure {
+                    name: "p50 delivery (ms)",
+                    slug: "p50-delivery",
+                    unit: "ms",
+                    better: Better::Lower,
+                    value: ms(report.latency.p50),
+                },
+                Figure {
+                    name: "p99 delivery (ms)",
+                    slug: "p99-delivery",
+                    unit: "ms",
+                    better: Better::Lower,
+                    value: ms(report.latency.p99),
+                },
+                Figure {
+                    name: "max delivery (ms)",
+                    slug: "max-delivery",
+                    unit: "ms",
+                    better: Better::Lower,
+                    value: ms(report.latency.max),
+                },
             ];
             (report.to_string(), Round { figures, complete: report.all_delivered() })
         }
@@ -190,6 +247,94 @@ fn summarize(options: &CompareOptions, rounds: &[Vec<Round>; 2]) {
     }
 }
 
+/// The comparison as a figures file for the book (`book/src/figures/`):
+/// the table of medians between `ANCHOR: table` markers, then each
+/// median alone between its own markers (`ours-p99-delivery`,
+/// `reference-p99-delivery`, `ratio-p99-delivery`), so a page can quote
+/// one figure inline with mdBook's `{{#include figures/x.md:anchor}}`.
+/// The book checker refuses measured figures typed into the text, so
+/// re-running the comparison with `--out` updates every page at once.
+fn section(options: &CompareOptions, rounds: &[Vec<Round>; 2], machine_and_date: &str) -> String {
+    let mut text =
+        String::from("<!-- Written by `load compare --out`; run it again rather than editing. -->\n\n");
+    text.push_str("<!-- ANCHOR: table -->\n");
+    text.push_str(&format!(
+        "| Median (min–max) of {} rounds | Ours | Reference | Ours ÷ reference |\n|---|---:|---:|---:|\n",
+        rounds[0].len()
+    ));
+    let mut singles = String::new();
+    if let Some(first) = rounds[0].first() {
+        for (index, figure) in first.figures.iter().enumerate() {
+            let values =
+                |side: &Vec<Round>| side.iter().map(|round| round.figures[index].value).collect::<Vec<_>>();
+            let (ours, reference) = (Spread::of(values(&rounds[0])), Spread::of(values(&rounds[1])));
+            let ratio = ours.median / reference.median;
+            let better = match figure.better {
+                Better::Higher => "higher is better",
+                Better::Lower => "lower is better",
+            };
+            text.push_str(&format!(
+                "| {} ({better}) | {} {} ({}–{}) | {} {} ({}–{}) | {ratio:.2} |\n",
+                figure.name.split(" (").next().unwrap_or(figure.name),
+                quoted(ours.median),
+                figure.unit,
+                quoted(ours.min),
+                quoted(ours.max),
+                quoted(reference.median),
+                figure.unit,
+                quoted(reference.min),
+                quoted(reference.max),
+            ));
+            for (side, value) in [("ours", quoted(ours.median)), ("reference", quoted(reference.median))] {
+                let unit = if figure.unit.is_empty() { String::new() } else { format!(" {}", figure.unit) };
+                singles.push_str(&format!(
+                    "<!-- ANCHOR: {side}-{slug} -->\n{value}{unit}\n<!-- ANCHOR_END: {side}-{slug} -->\n",
+                    slug = figure.slug
+                ));
+            }
+            singles.push_str(&format!(
+                "<!-- ANCHOR: ratio-{slug} -->\n{ratio:.2}\n<!-- ANCHOR_END: ratio-{slug} -->\n",
+                slug = figure.slug
+            ));
+        }
+    }
+    let env: Vec<String> = options.env.iter().map(|(key, value)| format!("{key}={value}")).collect();
+    text.push_str(&format!(
+        "\nMeasured by `{}`: ours `{}`, reference `{}`{}, each a fresh process per round, interleaved, \
+         on loopback with the load tool: {machine_and_date}.\n",
+        options.command,
+        options.ours.display(),
+        options.reference.display(),
+        if env.is_empty() { String::new() } else { format!(" (both with `{}`)", env.join(" ")) },
+    ));
+    text.push_str("<!-- ANCHOR_END: table -->\n\nSingle figures (the medians), for the pages to quote:\n\n");
+    text.push_str(&singles);
+    text
+}
+
+/// A figure as the book prints it: three significant digits, thousands
+/// separated (`122,701`, `94.8`, `8.07`).
+fn quoted(value: f64) -> String {
+    if !value.is_finite() {
+        return "n/a".to_owned();
+    }
+    if value >= 100.0 {
+        let digits = format!("{value:.0}");
+        let mut grouped = String::new();
+        for (i, digit) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(digit);
+        }
+        grouped
+    } else if value >= 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
 /// The median and range of one figure over the rounds.
 #[derive(Debug, Clone, Copy)]
 struct Spread {
@@ -233,5 +378,59 @@ mod tests {
         let spread = Spread::of(vec![4.0, 1.0, 3.0, 2.0]);
         assert_eq!((spread.median, spread.min, spread.max), (2.5, 1.0, 4.0));
         assert_eq!(Spread::of(vec![5.0, 1.0, 3.0]).median, 3.0);
+    }
+
+    #[test]
+    fn figures_are_quoted_with_three_significant_digits_and_grouped_thousands() {
+        assert_eq!(quoted(122_701.4), "122,701");
+        assert_eq!(quoted(94.83), "94.8");
+        assert_eq!(quoted(8.071), "8.07");
+        assert_eq!(quoted(f64::NAN), "n/a");
+    }
+
+    #[test]
+    fn the_figures_file_has_the_table_and_one_anchor_per_median() {
+        let options = CompareOptions {
+            ours: "target/release/sol02-sse".into(),
+            reference: "target/release/ref-naive-sse".into(),
+            rounds: 2,
+            env: Vec::new(),
+            load: Load::Echo(EchoOptions {
+                path: "/ws".into(),
+                connections: 1,
+                size: 16,
+                duration: Duration::from_secs(1),
+                warmup: Duration::from_secs(1),
+                text: false,
+            }),
+            out: None,
+            command: "load compare … fanout".into(),
+        };
+        let round = |value| Round {
+            figures: vec![Figure {
+                name: "p99 delivery (ms)",
+                slug: "p99-delivery",
+                unit: "ms",
+                better: Better::Lower,
+                value,
+            }],
+            complete: true,
+        };
+        let text =
+            section(&options, &[vec![round(90.0), round(100.0)], vec![round(95.0), round(95.0)]], "2 cores");
+        assert!(
+            text.contains(
+                "| p99 delivery (lower is better) | 95.0 ms (90.0–100) | 95.0 ms (95.0–95.0) | 1.00 |"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "<!-- ANCHOR: ours-p99-delivery -->\n95.0 ms\n<!-- ANCHOR_END: ours-p99-delivery -->"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("<!-- ANCHOR: ratio-p99-delivery -->\n1.00\n"), "{text}");
+        assert!(text.contains("Measured by `load compare … fanout`") && text.contains("2 cores"), "{text}");
     }
 }

@@ -4,7 +4,7 @@
 //! cargo run --release -p course-load -- echo --port 3000 --connections 64 --size 1024
 //! cargo run --release -p course-load -- idle --port 3000 --connections 10000
 //! cargo run --release -p course-load -- fanout --port 3000 --subscribers 10000 --events 20
-//! cargo run --release -p course-load -- compare --ours A --reference B echo
+//! cargo run --release -p course-load -- compare --ours A --reference B --out book/src/figures/x.md echo
 //! cargo run --release -p course-load -- wire --port 3000     # against the chapter-6 board server
 //! ```
 //!
@@ -168,6 +168,11 @@ struct CompareArgs {
     /// Environment for both servers, KEY=VALUE (repeatable).
     #[arg(long, value_parser = key_value)]
     env: Vec<(String, String)>,
+    /// Also write the medians as a Markdown figures file, with the command,
+    /// the machine and the date (the book includes book/src/figures/*.md;
+    /// tools/load/compare.sh writes them all).
+    #[arg(long)]
+    out: Option<PathBuf>,
     #[command(subcommand)]
     load: LoadArgs,
 }
@@ -280,6 +285,8 @@ async fn main() -> Result<()> {
                 rounds: args.rounds,
                 env: args.env,
                 load,
+                out: args.out,
+                command: format!("load {}", std::env::args().skip(1).collect::<Vec<_>>().join(" ")),
             };
             compare::run(&options).await?;
         }

@@ -18,11 +18,15 @@
 //!    function an exercise leaves to the learner ([`items`]) before the
 //!    chapter's walkthrough (`--spoilers report` lists them without
 //!    failing), and the solution pages fold every file.
+//! 8. [`figures`]: no measured figure is typed into a page or the README;
+//!    each comes from its figures file (`book/src/figures/`, written by the
+//!    load tool) by `{{#include}}`.
 //!
 //! Screenshots of chapters 0 and 1, a diagram, a quiz and the search go to
 //! `.ci/artifacts/screenshots/`.
 
 mod course;
+mod figures;
 mod items;
 mod links;
 mod mdbook;
@@ -60,6 +64,9 @@ struct Args {
     /// walkthrough) fails the check or is only listed.
     #[arg(long, value_enum, default_value_t = Spoilers::Enforce)]
     spoilers: Spoilers,
+    /// Run only the figures rule (no build, no browser): quick, while editing.
+    #[arg(long)]
+    figures_only: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -89,7 +96,10 @@ async fn run(args: Args) -> Result<usize> {
     let book = args.book.unwrap_or_else(|| root.join("book"));
     let shots = args.screenshots.unwrap_or_else(|| root.join(".ci/artifacts/screenshots"));
     let build_dir = root.join("target/book-check/html");
-    let mut problems = 0;
+    let mut problems = check_figures(&root, &book)?;
+    if args.figures_only {
+        return Ok(problems);
+    }
 
     println!("book-check: building {} (warnings are errors)", book.display());
     let build = mdbook::build(&book, &build_dir, site::PREFIX)?;
@@ -212,6 +222,34 @@ async fn check_pages(
 
     problems += check_spoilers(&pages, root, book, spoiler_rule)?;
     Ok(problems)
+}
+
+/// Runs the figures rule ([`figures`]); returns how many problems it found.
+fn check_figures(root: &Path, book: &Path) -> Result<usize> {
+    println!("book-check: measured figures come from book/src/figures/, never typed in");
+    let found = figures::check(root, book)?;
+    for typed in &found.typed {
+        println!("  ✗ {typed}");
+    }
+    if found.typed.is_empty() {
+        println!("  ✓ no measured figure typed into the pages or the README");
+    }
+    for (page, figure) in &found.stale {
+        println!(
+            "  ! {page}: \"{figure}\" is in figures::ALLOWED but no sentence there claims it any more: drop it"
+        );
+    }
+    if !found.exempt.is_empty() {
+        println!(
+            "  ! {} figure(s) typed into pages not migrated yet ({}), listed, not counted:",
+            found.exempt.len(),
+            figures::EXEMPT_PAGES.join(", ")
+        );
+        for typed in &found.exempt {
+            println!("    {}:{}: \"{}\"", typed.page, typed.line, typed.figure);
+        }
+    }
+    Ok(found.typed.len())
 }
 
 /// Runs the spoiler rule; returns how many problems it counts (none when
