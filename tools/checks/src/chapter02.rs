@@ -1194,7 +1194,10 @@ async fn fall_behind(t: &Target, capacity: usize) -> Result<FallenBehind, Failur
     let title = "x".repeat(BIG_TITLE_BYTES);
     let task = create_task(t, &board, &title).await.map_err(stuck)?;
     let after = "a POST of a task with a 64 KiB title, while another subscriber reads nothing";
-    let mut ids = vec![expect_change(&mut fast, REAL_TIME, "task_created", &task, after).await?];
+    // A server that waits for the stuck subscriber stops delivering for good
+    // once its socket buffers fill, so a generous deadline still catches it,
+    // and a busy machine doesn't make a correct server fail.
+    let mut ids = vec![expect_change(&mut fast, ANSWER_TIMEOUT, "task_created", &task, after).await?];
     let path = format!("/boards/{board}/tasks/task-1");
     let mut column = "todo";
     for n in 1..=moves {
@@ -1208,10 +1211,10 @@ async fn fall_behind(t: &Target, capacity: usize) -> Result<FallenBehind, Failur
             .and_then(|exchange| exchange.expect_status(200, "200 OK with the moved task"))
             .map_err(stuck)?;
         let expected = format!(
-            "event: task_moved within 500 ms of the response to PATCH number {n} of {moves} (each event \
+            "event: task_moved after the response to PATCH number {n} of {moves} (each event \
              carries the task's 64 KiB title), while another subscriber reads nothing"
         );
-        let event = fast.next_event(REAL_TIME, &expected).await?;
+        let event = fast.next_event(ANSWER_TIMEOUT, &expected).await?;
         if event.name != "task_moved" {
             return Err(
                 fast.fail(format!("the next event is {:?}; expected \"task_moved\"", event.name), expected)
