@@ -82,7 +82,12 @@ impl Drop for TempDir {
 }
 
 impl Drop for Proxy {
+    /// SIGTERM to the master, which stops its workers too (killing only the
+    /// master would leave them running), then SIGKILL if it is still there.
     fn drop(&mut self) {
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+        }
         let _ = self.child.start_kill();
     }
 }
@@ -121,6 +126,10 @@ async fn proxy(nginx: &Path, upstream: u16, read_timeout: &str) -> Proxy {
         .arg("-g")
         .arg(globals)
         .stdin(Stdio::null())
+        // Not the test's output: a worker holding it open would keep a
+        // `cargo test | …` pipe from ever ending.
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()
         .expect("nginx starts");
