@@ -41,6 +41,43 @@ impl Check {
     }
 }
 
+/// Declares a check next to its body: the `async fn` its `name` names.
+///
+/// Written just above that function, so the hints sit next to the code they
+/// explain. The check's name is the function's (`stringify!`), so the two
+/// cannot drift apart; the rest is a [`Check`]'s other fields.
+///
+/// ```ignore
+/// check!(Check {
+///     name: empty_board_lists_no_tasks,
+///     stage: LISTING,
+///     section: LISTING_SECTION,
+///     hints: &["A board nobody has written to has no tasks: `[]`."],
+///     needs: Needs::Address,
+/// });
+/// async fn empty_board_lists_no_tasks(t: Target) -> Judgement { … }
+/// ```
+///
+/// It expands to a module named after the function that holds the check as
+/// `CHECK`; the chapter's registry lists
+/// `listing::empty_board_lists_no_tasks::CHECK` in stage order. A check left
+/// out of the registry is dead code, which the build refuses.
+macro_rules! check {
+    (Check { name: $name:ident, $($field:ident: $value:expr),* $(,)? }) => {
+        pub(crate) mod $name {
+            use super::*;
+
+            /// The registry's entry for the check of the same name.
+            pub(crate) const CHECK: $crate::Check = $crate::Check {
+                name: stringify!($name),
+                body: |t| Box::pin(super::$name(t)),
+                $($field: $value),*
+            };
+        }
+    };
+}
+pub(crate) use check;
+
 /// A step of a chapter's exercise, in the order the book builds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stage {
