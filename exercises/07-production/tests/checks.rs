@@ -1,6 +1,6 @@
 //! Chapter 7's checks, run against this crate's server: `cargo test -p <this package>`.
 //!
-//! The checks live in `tools/checks/src/chapter07.rs`, written once for the
+//! The checks live in `tools/checks/src/chapter07/`, written once for the
 //! exercise, the solution and the course runner. Most of them start a
 //! server of their own through the `Launch` below, with the settings they
 //! need given as environment variables — a certificate for TLS, a short

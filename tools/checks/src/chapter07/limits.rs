@@ -1,0 +1,322 @@
+//! Stage 4, "Limits that protect everyone".
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+
+use crate::check::check;
+use crate::dial::Answer;
+use crate::http::ANSWER_TIMEOUT;
+use crate::ws::json_matches;
+use crate::{Failure, Needs, Target};
+
+use super::helpers::{TIMED_OUT, member};
+use super::servers::{short_vars, start, start_tls};
+use super::sign_in::{join, sign_in_if_offered};
+use super::{LIMITS, MAX_SECTION, RATE_SECTION, READER_SECTION, SLOW_SECTION, STARTS_ITS_OWN};
+
+/// Requires `503` with a `Retry-After` of whole seconds.
+fn expect_full(answer: &Answer, what: &str) -> Result<(), Failure> {
+    let expected = "503 Service Unavailable with Retry-After: <seconds>, and no stream";
+    if answer.status != 503 {
+        return Err(answer.fail(
+            format!("{what} beyond MAX_CONNECTIONS=2 answered {}; expected 503", answer.status),
+            expected,
+        ));
+    }
+    match answer.header("retry-after").map(|value| value.trim().parse::<u64>()) {
+        Some(Ok(_)) => Ok(()),
+        _ => Err(answer.fail(format!("{what} got 503 without a Retry-After in seconds"), expected)),
+    }
+}
+
+check!(Check {
+    name: over_max_connections_the_next_stream_gets_503_with_retry_after,
+    stage: LIMITS,
+    section: MAX_SECTION,
+    hints: &[
+        "`limits::admit` runs for `/ws` and `/boards/{board}/events` only: it takes a place from \
+         `Slots` (`Semaphore::try_acquire_owned`, which never waits) or answers `503` with a \
+         `Retry-After` header (seconds).",
+        "The place must live as long as the connection: the WebSocket handler keeps its copy (from \
+         the request's extensions) until `run` ends, and the event stream's response body holds \
+         another. When the last copy is dropped, the place is free again.",
+    ],
+    needs: Needs::Code(STARTS_ITS_OWN),
+});
+async fn over_max_connections_the_next_stream_gets_503_with_retry_after(t: Target) -> Result<(), Failure> {
+    let mut server = start(&t, short_vars(&t).with("MAX_CONNECTIONS", 2)).await?;
+    let outcome = sign_in_if_offered(&server.dial, "Alice").await;
+    let cookie = server.explain(outcome).await?;
+    let dial = server.dial.clone();
+    let board = t.board(1);
+    let ws_call = || dial.request("GET", "/ws").header_opt("Cookie", cookie.as_deref());
+    let events_call =
+        || dial.request("GET", format!("/boards/{board}/events")).header_opt("Cookie", cookie.as_deref());
+
+    let mut first = match ws_call().websocket().await? {
+        Ok(ws) => ws,
+        Err(answer) => return Err(answer.fail("the first WebSocket was refused", "101: one of two places")),
+    };
+    first.send_json(&join(&board, "Alice")).await?;
+    first.expect_json(&json!({"type": "presence"}), "presence: the first connection works").await?;
+    let mut stream = events_call().events().await?;
+    stream.answer.expect_status(200, "200 and an event stream: the second of two places")?;
+    stream.next_event(ANSWER_TIMEOUT, "event: snapshot").await?;
+
+    match ws_call().websocket().await? {
+        Ok(ws) => {
+            return Err(ws.fail(
+                "a third connection with MAX_CONNECTIONS=2 was upgraded (101)",
+                "503 with Retry-After: WebSockets and event streams count together",
+            ));
+        }
+        Err(answer) => expect_full(&answer, "a WebSocket")?,
+    }
+    let refused = events_call().events().await?;
+    expect_full(&refused.answer, "an event stream")?;
+    drop(refused);
+
+    // Everyone else carries on: plain requests, and the open connections.
+    let tasks = dial.request("GET", format!("/boards/{board}/tasks")).send().await?;
+    tasks.expect_status(200, "200: MAX_CONNECTIONS counts only WebSockets and event streams")?;
+    first.send_json(&join(&board, "Alice")).await?;
+    let got = first.next_json("an error for the second join: the open socket still works").await?;
+    if got.get("type").and_then(Value::as_str) != Some("error") {
+        return Err(
+            first.fail(format!("after a 503 to another client, the open socket answered {got}"), "an error")
+        );
+    }
+
+    // A connection that ends gives its place back. How soon after the close
+    // the server notices is not part of the contract: retry until a deadline.
+    first.close().await;
+    let deadline = tokio::time::Instant::now() + ANSWER_TIMEOUT;
+    loop {
+        match ws_call().websocket().await? {
+            Ok(_) => return Ok(()),
+            Err(answer) if tokio::time::Instant::now() >= deadline => {
+                return Err(answer.fail(
+                    "a WebSocket that closed did not give its place back: 5 s later, still 503",
+                    "101: the closed connection's place is free again",
+                ));
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
+check!(Check {
+    name: a_client_sending_faster_than_the_rate_limit_is_closed_with_1008,
+    stage: LIMITS,
+    section: RATE_SECTION,
+    hints: &[
+        "`Rate::allow` is a token bucket: up to `RATE_LIMIT_PER_S` tokens, refilled at that many \
+         per second, one per message. The read loop asks it for every text message and, when it \
+         says no, closes with `close_code::POLICY` (1008).",
+        "A burst of exactly `RATE_LIMIT_PER_S` messages is within the limit: only the one after \
+         is too many.",
+    ],
+    needs: Needs::Code(STARTS_ITS_OWN),
+});
+async fn a_client_sending_faster_than_the_rate_limit_is_closed_with_1008(t: Target) -> Result<(), Failure> {
+    let limit = 5;
+    let mut server = start(&t, short_vars(&t).with("RATE_LIMIT_PER_S", limit)).await?;
+    let outcome = sign_in_if_offered(&server.dial, "Alice").await;
+    let cookie = server.explain(outcome).await?;
+    let dial = server.dial.clone();
+    let board = t.board(1);
+    let mut alice =
+        match dial.request("GET", "/ws").header_opt("Cookie", cookie.as_deref()).websocket().await? {
+            Ok(ws) => ws,
+            Err(answer) => return Err(answer.fail("GET /ws was not upgraded", "101")),
+        };
+    // A second's worth at once is within the limit: join, then four more
+    // messages that each get an answer (a second join is an error).
+    alice.send_json(&join(&board, "Alice")).await?;
+    alice.expect_json(&json!({"type": "presence"}), "presence").await?;
+    for n in 2..=limit {
+        alice.send_json(&join(&board, "Alice")).await?;
+        let why = format!(
+            "an error for message {n} of {limit}: {limit} messages at once are within RATE_LIMIT_PER_S={limit}"
+        );
+        let got = alice.next_json(&why).await?;
+        if got.get("type").and_then(Value::as_str) != Some("error") {
+            return Err(alice.fail(format!("message {n} of {limit} got {got}"), why));
+        }
+    }
+    alice.note(format!("→ {} more messages, as fast as they go", 4 * limit));
+    for _ in 0..4 * limit {
+        if alice.send_json(&json!({"type": "typing", "taskId": "task-1"})).await.is_err() {
+            break;
+        }
+    }
+    alice
+        .expect_close(
+            1008,
+            &format!("close 1008 (policy violation): more than RATE_LIMIT_PER_S={limit} messages a second"),
+        )
+        .await?;
+    // Nobody else pays for it.
+    let outcome = sign_in_if_offered(&dial, "Bob").await;
+    let bob_cookie = server.explain(outcome).await?;
+    match dial.request("GET", "/ws").header_opt("Cookie", bob_cookie.as_deref()).websocket().await? {
+        Ok(mut bob) => {
+            bob.send_json(&join(&board, "Bob")).await?;
+            bob.expect_json(&json!({"type": "presence", "users": ["Bob"]}), "Bob joins, alone").await?;
+            Ok(())
+        }
+        Err(answer) => Err(answer.fail("after Alice was closed, Bob's WebSocket was refused", "101")),
+    }
+}
+
+check!(Check {
+    name: a_client_that_stops_reading_is_dropped_without_delaying_the_others,
+    stage: LIMITS,
+    section: READER_SECTION,
+    hints: &["`limits::send_within` wraps the writer's `sink.send` in `tokio::time::timeout` with \
+         `WRITE_TIMEOUT_MS`; when it runs out, the writer returns, the read loop sees the outbox \
+         close, and the connection ends as any other: the user leaves the room."],
+    needs: Needs::Code(STARTS_ITS_OWN),
+});
+async fn a_client_that_stops_reading_is_dropped_without_delaying_the_others(
+    t: Target,
+) -> Result<(), Failure> {
+    let vars = short_vars(&t).with("WRITE_TIMEOUT_MS", 300).with("RATE_LIMIT_PER_S", 1_000_000);
+    let mut server = start(&t, vars).await?;
+    let board = t.board(1);
+    let dial = server.dial.clone();
+    let outcome = sign_in_if_offered(&dial, "Olivia").await;
+    server.explain(outcome).await?;
+    // Sam's small receive buffer fills soon; then Sam reads nothing at all.
+    let sam = member(&dial.clone().with_recv_buffer(4096), &board, "Sam").await?;
+    let mut olivia = member(&dial, &board, "Olivia").await?;
+    let mut tom = member(&dial, &board, "Tom").await?;
+    olivia.expect_json(&json!({"type": "joined", "user": "Tom"}), "Tom joined").await?;
+    olivia.note("sam ✕ stops reading");
+
+    // Tom types on tasks with long ids, in rounds, until the server drops
+    // Sam (Olivia hears that Sam left) — at most 32 MiB, far more than any
+    // socket buffer holds.
+    let id_bytes = 32 * 1024;
+    let mut sent = 0usize;
+    let mut sam_left = false;
+    while !sam_left && sent < 32 * 1024 * 1024 {
+        let tasks: Vec<String> =
+            (0..16).map(|n| format!("task-{sent}-{n}-{}", "x".repeat(id_bytes))).collect();
+        for task in &tasks {
+            tom.send_json(&json!({"type": "typing", "taskId": task})).await?;
+            tom.send_json(&json!({"type": "typing_stopped", "taskId": task})).await?;
+            sent += 2 * id_bytes;
+        }
+        for task in &tasks {
+            for kind in ["typing", "typing_stopped"] {
+                let why = "Tom's typing reaches Olivia in full and in order while Sam reads nothing";
+                let mut got = olivia.next_json(why).await?;
+                if json_matches(&json!({"type": "left", "user": "Sam"}), &got) {
+                    sam_left = true;
+                    got = olivia.next_json(why).await?;
+                }
+                if !json_matches(&json!({"type": kind, "user": "Tom", "taskId": task}), &got) {
+                    return Err(
+                        olivia.fail(format!("Olivia expected Tom's {kind}, got another message"), why)
+                    );
+                }
+            }
+        }
+    }
+    if !sam_left {
+        tom.send_json(&json!({"type": "typing", "taskId": "task-marker"})).await?;
+        let why = "{\"type\":\"left\",\"user\":\"Sam\"}: Sam read nothing for longer than WRITE_TIMEOUT_MS=300, \
+                   so the server dropped him";
+        let got = olivia.next_json(why).await?;
+        if !json_matches(&json!({"type": "left", "user": "Sam"}), &got) {
+            return Err(olivia.fail(
+                format!(
+                    "Sam read nothing while {} MiB waited for him, and was not dropped",
+                    sent / (1024 * 1024)
+                ),
+                why,
+            ));
+        }
+    }
+    drop(sam);
+    Ok(())
+}
+
+check!(Check {
+    name: slow_handshakes_and_request_heads_are_cut_off,
+    stage: LIMITS,
+    section: SLOW_SECTION,
+    hints: &[
+        "hyper times a request's head with `http1::Builder::header_read_timeout`, and only when it \
+         has a timer: `.timer(TokioTimer::new())`.",
+        "The TLS handshake happens before hyper sees the connection: wrap `acceptor.accept(tcp)` in \
+         `tokio::time::timeout(handshake_timeout, …)`.",
+    ],
+    needs: Needs::Code(STARTS_ITS_OWN),
+});
+async fn slow_handshakes_and_request_heads_are_cut_off(t: Target) -> Result<(), Failure> {
+    let timeout_ms = 300;
+    let mut server = start(&t, short_vars(&t).with("HANDSHAKE_TIMEOUT_MS", timeout_ms)).await?;
+    let addr = server.dial.addr();
+    let head = format!("GET /boards/{}/tasks HTTP/1.1\r\nHost: {addr}\r\n", t.board(1));
+    let outcome = silent_after(addr, head.as_bytes()).await;
+    let got = server.explain(outcome).await?;
+    if got == TIMED_OUT {
+        return Err(Failure::new(format!(
+            "a request head left unfinished was still open 5 s later (HANDSHAKE_TIMEOUT_MS={timeout_ms})"
+        ))
+        .sent(format!(
+            "> GET /boards/{}/tasks HTTP/1.1\n> Host: {addr}\n(and then nothing: no blank line)",
+            t.board(1)
+        ))
+        .expected("the connection closed (or 408) soon after HANDSHAKE_TIMEOUT_MS")
+        .got(got));
+    }
+    let answer = server.dial.request("GET", format!("/boards/{}/tasks", t.board(1))).send().await?;
+    answer.expect_status(200, "200: the server keeps serving everyone else")?;
+
+    let mut tls = start_tls(&t, short_vars(&t).with("HANDSHAKE_TIMEOUT_MS", timeout_ms)).await?;
+    let outcome = silent_after(tls.dial.addr(), b"").await;
+    let got = tls.explain(outcome).await?;
+    if got == TIMED_OUT {
+        return Err(Failure::new(format!(
+            "a TCP connection to the TLS port that never started its TLS handshake was still open 5 s \
+             later (HANDSHAKE_TIMEOUT_MS={timeout_ms})"
+        ))
+        .sent("(a TCP connection, and not a byte)")
+        .expected("the connection closed soon after HANDSHAKE_TIMEOUT_MS")
+        .got(got));
+    }
+    Ok(())
+}
+
+/// Sends `bytes`, then nothing, and waits for the server to close the
+/// connection; [`TIMED_OUT`] when it is still open after 5 s.
+async fn silent_after(addr: SocketAddr, bytes: &[u8]) -> Result<String, Failure> {
+    let mut tcp = TcpStream::connect(addr)
+        .await
+        .map_err(|e| Failure::no_answer(format!("could not connect to {addr}: {e}")))?;
+    let _ = tcp.write_all(bytes).await;
+    let mut got = Vec::new();
+    let read = timeout(ANSWER_TIMEOUT, async {
+        let mut buffer = [0u8; 1024];
+        loop {
+            match tcp.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buffer[..n]),
+            }
+        }
+    })
+    .await;
+    if read.is_err() {
+        return Ok(TIMED_OUT.to_owned());
+    }
+    let first_line = String::from_utf8_lossy(&got).lines().next().unwrap_or_default().to_owned();
+    Ok(if got.is_empty() { "(the connection closed)".to_owned() } else { first_line })
+}

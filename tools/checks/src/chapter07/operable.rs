@@ -1,0 +1,143 @@
+//! Stage 6, "Health and metrics".
+
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+
+use crate::check::check;
+use crate::dial::Dial;
+use crate::http::ANSWER_TIMEOUT;
+use crate::{Failure, Needs, Target};
+
+use super::helpers::{member, on_shutdown, sample};
+use super::servers::{short_vars, start};
+use super::sign_in::sign_in_if_offered;
+use super::{OPERABLE, OPERABLE_SECTION, STARTS_ITS_OWN};
+
+check!(Check {
+    name: healthz_answers_200_while_serving_and_503_while_draining,
+    stage: OPERABLE,
+    section: OPERABLE_SECTION,
+    hints: &["`metrics::health`: `state.draining.is_draining()` decides between `503` and `200`. The \
+              route is public (the policy asks nothing of it)."],
+    needs: Needs::Code(STARTS_ITS_OWN),
+});
+async fn healthz_answers_200_while_serving_and_503_while_draining(t: Target) -> Result<(), Failure> {
+    let mut server = start(&t, short_vars(&t)).await?;
+    let outcome = server.dial.request("GET", "/healthz").send().await;
+    let serving = server.explain(outcome).await?;
+    serving.expect_status(200, "200 OK while the server serves")?;
+    let mut alice = member(&server.dial, &t.board(1), "Alice").await?;
+    // A request that has begun but whose head is not finished yet: it will
+    // be answered, even once the server drains.
+    let addr = server.dial.addr();
+    let mut tcp = TcpStream::connect(addr)
+        .await
+        .map_err(|e| Failure::no_answer(format!("could not connect to {addr}: {e}")))?;
+    let head = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n");
+    let _ = tcp.write_all(head.as_bytes()).await;
+    let again = server.dial.request("GET", "/healthz").send().await?;
+    again.expect_status(200, "200 OK while the server serves")?;
+    server.shut_down();
+    // Alice's close frame says the server is draining now.
+    alice.expect_close(1001, "close 1001: the server drains").await.map_err(on_shutdown)?;
+    let _ = tcp.write_all(b"\r\n").await;
+    let sent =
+        format!("> GET /healthz HTTP/1.1\n> Host: {addr}\n(the last line sent once the server drains)");
+    let mut got = Vec::new();
+    let read = timeout(ANSWER_TIMEOUT, async {
+        let mut buffer = [0u8; 1024];
+        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+            match tcp.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buffer[..n]),
+            }
+        }
+    })
+    .await;
+    let status_line = String::from_utf8_lossy(&got).lines().next().unwrap_or_default().to_owned();
+    if read.is_ok() && status_line.starts_with("HTTP/1.1 503") {
+        return Ok(());
+    }
+    let got = if got.is_empty() { "(no response)".to_owned() } else { status_line };
+    Err(Failure::new(format!("GET /healthz while the server drains answered {got}; expected 503"))
+        .sent(sent)
+        .expected("503 Service Unavailable: a load balancer must stop sending new clients here")
+        .got(got))
+}
+
+/// `GET /metrics`, requiring the sample `key` to hold `want` (or at least
+/// `want`, with `at_least`).
+async fn expect_sample(dial: &Dial, key: &str, want: f64, at_least: bool, why: &str) -> Result<f64, Failure> {
+    let answer = dial.request("GET", "/metrics").send().await?;
+    let expected = format!("{key} {}{want} ({why})", if at_least { "≥ " } else { "" });
+    answer.expect_status(200, &expected)?;
+    let content_type = answer.header("content-type").unwrap_or("");
+    if !(content_type.starts_with("application/openmetrics-text") || content_type.starts_with("text/plain")) {
+        return Err(answer.fail(
+            format!("GET /metrics answered Content-Type {content_type:?}, not Prometheus's text format"),
+            "Content-Type: application/openmetrics-text (or text/plain; version=0.0.4)",
+        ));
+    }
+    let text = String::from_utf8_lossy(&answer.body).into_owned();
+    match sample(&text, key) {
+        Some(value) if value == want || (at_least && value >= want) => Ok(value),
+        Some(value) => {
+            Err(answer.fail(format!("GET /metrics says {key} {value}; expected {want}"), expected))
+        }
+        None => Err(answer.fail(format!("GET /metrics has no sample {key}"), expected)),
+    }
+}
+
+check!(Check {
+    name: metrics_count_open_connections_deliveries_and_evictions,
+    stage: OPERABLE,
+    section: OPERABLE_SECTION,
+    hints: &[
+        "`metrics::render` encodes the state's registry with `prometheus_client::encoding::text::encode` \
+         and answers it with `Content-Type: application/openmetrics-text; version=1.0.0; charset=utf-8`.",
+        "The gauges move with the connection limit's places (`Slots::try_take`); the evictions are \
+         counted where they happen; `count_deliveries` counts each event an event stream's body \
+         writes.",
+    ],
+    needs: Needs::Code(STARTS_ITS_OWN),
+});
+async fn metrics_count_open_connections_deliveries_and_evictions(t: Target) -> Result<(), Failure> {
+    let mut server = start(&t, short_vars(&t).with("RATE_LIMIT_PER_S", 5)).await?;
+    let outcome = sign_in_if_offered(&server.dial, "Alice").await;
+    let cookie = server.explain(outcome).await?;
+    let dial = server.dial.clone();
+    let board = t.board(1);
+    expect_sample(&dial, "board_websockets_open", 0.0, false, "no WebSocket yet").await?;
+    let _alice = member(&dial, &board, "Alice").await?;
+    let _bob = member(&dial, &board, "Bob").await?;
+    let mut stream = dial
+        .request("GET", format!("/boards/{board}/events"))
+        .header_opt("Cookie", cookie.as_deref())
+        .events()
+        .await?;
+    stream.next_event(ANSWER_TIMEOUT, "event: snapshot").await?;
+    expect_sample(&dial, "board_websockets_open", 2.0, false, "Alice's and Bob's").await?;
+    expect_sample(&dial, "board_event_streams_open", 1.0, false, "one stream").await?;
+    let before = expect_sample(&dial, "board_events_delivered_total", 1.0, true, "the snapshot").await?;
+    let created = dial
+        .request("POST", format!("/boards/{board}/tasks"))
+        .header_opt("Cookie", cookie.as_deref())
+        .json(&json!({"title": "Count me"}))
+        .send()
+        .await?;
+    created.expect_status(201, "201 Created")?;
+    stream.next_event(ANSWER_TIMEOUT, "event: task_created").await?;
+    expect_sample(&dial, "board_events_delivered_total", before + 1.0, true, "one more: task_created")
+        .await?;
+    let mut carol = member(&dial, &board, "Carol").await?;
+    for _ in 0..20 {
+        if carol.send_json(&json!({"type": "typing", "taskId": "task-1"})).await.is_err() {
+            break;
+        }
+    }
+    carol.expect_close(1008, "close 1008: Carol sent more than RATE_LIMIT_PER_S=5").await?;
+    expect_sample(&dial, "board_clients_evicted_total{reason=\"rate_limit\"}", 1.0, false, "Carol").await?;
+    Ok(())
+}
