@@ -1,6 +1,6 @@
 //! Chapter 2's checks, run against this crate's server: `cargo test -p <this package>`.
 //!
-//! The checks live in `tools/checks/src/chapter02.rs`, written once for the
+//! The checks live in `tools/checks/src/chapter02/`, written once for the
 //! exercise, the solution and the course runner. Each one starts a fresh
 //! server on a free port, with a keep-alive every 200 ms and 16 events kept
 //! per board, and talks to it over real TCP. The parser checks call
