@@ -1,6 +1,6 @@
 //! Chapter 4's checks, run against this crate's server: `cargo test -p <this package>`.
 //!
-//! The checks live in `tools/checks/src/chapter04.rs`, written once for the
+//! The checks live in `tools/checks/src/chapter04/`, written once for the
 //! exercise, the solution and the course runner. Each one starts a fresh
 //! server on a free port and talks to it over real TCP; the first stage
 //! calls the codec in `src/frame.rs` directly, through the two adapters
