@@ -1,6 +1,6 @@
 //! Chapter 5's checks, run against this crate's server: `cargo test -p <this package>`.
 //!
-//! The checks live in `tools/checks/src/chapter05.rs`, written once for the
+//! The checks live in `tools/checks/src/chapter05/`, written once for the
 //! exercise, the solution and the course runner. Each one starts a fresh
 //! server on a free port, with short heartbeats and timeouts so that the
 //! checks take seconds, and talks to it over real WebSockets.
