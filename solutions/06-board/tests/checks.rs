@@ -1,6 +1,6 @@
 //! Chapter 6's checks, run against this crate's server: `cargo test -p <this package>`.
 //!
-//! The checks live in `tools/checks/src/chapter06.rs`, written once for the
+//! The checks live in `tools/checks/src/chapter06/`, written once for the
 //! exercise, the solution and the course runner. Each one starts a fresh
 //! server on a free port, with short heartbeats and timeouts, and talks to
 //! it as the page does: HTTP requests, event streams and WebSockets.
