@@ -11,6 +11,17 @@
 // data-url, data-send and data-run are optional. Nothing connects until the
 // reader presses Connect: a page must not reach for localhost by itself.
 //
+// data-sign-in="Reader" (chapter 7) makes the panel sign in first: before
+// each Connect it sends `POST /session {"user": "Reader"}` and
+// `POST /tickets` to the server, both with `credentials: 'include'` (so the
+// browser keeps the session cookie the first sets and sends it with the
+// second), and connects with `?ticket=…`. Its POST a task carries the
+// cookie too. That works from the locally served book: localhost:4000 and
+// localhost:3000 are the same *site* (a port doesn't count), so the
+// `SameSite=Lax` cookie is stored and sent. From a book on another site it
+// is a cross-site cookie, which the browser doesn't send, and the panel
+// says so.
+//
 // When a connection fails, the panel finds out why with a second request,
 // `fetch(…, {mode: "no-cors"})`: it succeeds whenever a server answers at
 // all, even one whose answer the browser won't let the page read. So:
@@ -33,6 +44,8 @@
     constructor(root, kind, defaultUrl) {
       this.root = root;
       this.run = root.dataset.run || '';
+      /** Chapter 7: the user to sign in as before connecting, if any. */
+      this.signInAs = root.dataset.signIn || '';
       root.replaceChildren();
       root.setAttribute('role', 'group');
       root.setAttribute('aria-label', `Try it: ${kind}`);
@@ -61,7 +74,7 @@
       this.extra = el('div', { class: 'try-it-row' });
       this.log = el('ol', { class: 'try-it-log', 'aria-live': 'polite' });
       this.message = el('p', { class: 'try-it-message', hidden: '' });
-      root.append(this.extra, this.log, this.message, help(kind, this.run));
+      root.append(this.extra, this.log, this.message, help(kind, this.run, this.signInAs));
       this.setState('idle', 'not connected');
     }
 
@@ -107,6 +120,63 @@
         this.note(`no server answered at ${url}`, 'error');
       }
     }
+
+    /** Chapter 7: signs in as `signInAs` on the server of `url`, fetches a
+     *  one-time ticket with the session cookie, and returns `url` with
+     *  `?ticket=…`; `null` (having said why) when that fails. Without
+     *  `signInAs`, `url` as it is. */
+    async withTicket(url) {
+      if (!this.signInAs) return url;
+      const base = new URL(httpOf(url)).origin;
+      const user = this.signInAs;
+      try {
+        this.note(`→ POST ${base}/session {"user":${JSON.stringify(user)}}`, 'out');
+        const session = await fetch(`${base}/session`, {
+          method: 'POST',
+          credentials: 'include',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ user }),
+        });
+        this.note(`← ${session.status} ${session.statusText} (the session cookie is HttpOnly: ` +
+          'this page can\'t see it, the browser keeps it)', 'in');
+        if (session.status !== 204) {
+          this.refused(`POST ${base}/session answered ${session.status}: has your server stage 3 (sessions)?`);
+          return null;
+        }
+        this.note(`→ POST ${base}/tickets (with the cookie)`, 'out');
+        const answer = await fetch(`${base}/tickets`, { method: 'POST', credentials: 'include' });
+        const body = await answer.text();
+        this.note(`← ${answer.status} ${answer.statusText} ${body}`, 'in');
+        if (answer.status === 401) {
+          this.refused(`Signed in, but POST ${base}/tickets came back 401: the browser did not send the ` +
+            `session cookie. It sends it only to the same site: from ${location.origin} the server's ` +
+            'cookie is a cross-site cookie. Read the book locally (cargo course book, ' +
+            'http://localhost:4000), where the panels and the server are the same site.');
+          return null;
+        }
+        const ticket = answer.status === 201 ? JSON.parse(body).ticket : null;
+        if (typeof ticket !== 'string') {
+          this.refused(`POST ${base}/tickets answered ${answer.status}, not 201 {"ticket": …}.`);
+          return null;
+        }
+        const withTicket = new URL(url);
+        withTicket.searchParams.set('ticket', ticket);
+        return withTicket.href;
+      } catch {
+        await this.explain(`${base}/session`,
+          `Your server answered, but the browser would not let this page sign in: CORS. The server ` +
+          `must allow this page's origin (${location.origin}) with credentials: ALLOWED_ORIGINS, ` +
+          'which allows the locally served book, http://localhost:4000, by default.', `${base}/healthz`);
+        return null;
+      }
+    }
+
+    /** Says that the server refused, and why. */
+    refused(why) {
+      this.setState('blocked', 'refused');
+      this.say(why);
+      this.note(why, 'error');
+    }
   }
 
   /** A WebSocket: connect, send text messages, see every frame. */
@@ -130,8 +200,12 @@
       if (this.sendButton) this.sendButton.disabled = this.state !== 'open';
     }
 
-    connect() {
-      const url = this.url.value.trim();
+    async connect() {
+      const typed = this.url.value.trim();
+      this.say('');
+      this.setState('connecting', this.signInAs ? 'signing in…' : 'connecting…');
+      const url = await this.withTicket(typed);
+      if (url === null) return;
       let socket;
       try {
         socket = new WebSocket(url);
@@ -141,7 +215,6 @@
         return;
       }
       this.socket = socket;
-      this.say('');
       this.setState('connecting', 'connecting…');
       this.note(`connecting to ${url}`);
       let opened = false;
@@ -200,8 +273,12 @@
       this.extra.append(this.title, this.postButton);
     }
 
-    connect() {
-      const url = this.url.value.trim();
+    async connect() {
+      const typed = this.url.value.trim();
+      this.say('');
+      this.setState('connecting', this.signInAs ? 'signing in…' : 'connecting…');
+      const url = await this.withTicket(typed);
+      if (url === null) return;
       let source;
       try {
         source = new EventSource(url);
@@ -210,7 +287,6 @@
         return;
       }
       this.source = source;
-      this.say('');
       this.setState('connecting', 'connecting…');
       this.note(`connecting to ${url}`);
       let opened = false;
@@ -238,6 +314,13 @@
         // find out why.
         source.close();
         this.source = null;
+        if (opened && this.signInAs) {
+          // It reconnected with the same URL, and so the same ticket: used.
+          this.note('the browser reconnected with the ticket it had used, and got 401: a ticket opens ' +
+            'one connection. Press Connect for a new one.', 'error');
+          this.setState('closed', 'closed');
+          return;
+        }
         this.explain(url,
           `Your server answered ${url}, but the browser would not let this page read the stream. ` +
           'Either the answer lacks Access-Control-Allow-Origin (CORS: this page comes from ' +
@@ -261,6 +344,8 @@
       try {
         const response = await fetch(tasks, {
           method: 'POST',
+          // Chapter 7: writing needs the session cookie.
+          credentials: this.signInAs ? 'include' : 'same-origin',
           headers: { 'Content-Type': 'application/json' },
           body: JSON.stringify({ title }),
         });
@@ -295,10 +380,16 @@
     return url.replace(/^ws(s?):/i, 'http$1:');
   }
 
-  function help(kind, run) {
+  function help(kind, run, signInAs) {
     const start = run
       ? [el('p', {}, ['Start your server first: ', el('code', {}, [run]), ', then press Connect.'])]
       : [];
+    if (signInAs) {
+      start.push(el('p', {}, [
+        'Connect signs in as ', el('code', {}, [signInAs]), ' (POST /session), fetches a one-time ticket ' +
+        '(POST /tickets, with the session cookie) and connects with ?ticket=….',
+      ]));
+    }
     const origin = location.origin === 'null' ? 'a file' : location.origin;
     return el('div', { class: 'try-it-help' }, [
       ...start,

@@ -29,6 +29,10 @@ pub struct Options {
     /// How long any one step may take: loading a page, a condition to come
     /// true, a command to the browser.
     pub timeout: Duration,
+    /// More command-line flags for Chromium, e.g. the
+    /// `--ignore-certificate-errors-spki-list=…` that makes it trust one
+    /// test certificate.
+    pub args: Vec<String>,
 }
 
 impl Default for Options {
@@ -40,6 +44,7 @@ impl Default for Options {
             chromedriver: from_env("CHROMEDRIVER", "/usr/bin/chromedriver"),
             window: (1280, 900),
             timeout: Duration::from_secs(15),
+            args: Vec::new(),
         }
     }
 }
@@ -107,6 +112,10 @@ impl Browser {
                 ],
             },
         });
+        let mut capabilities = capabilities;
+        if let Some(Value::Array(args)) = capabilities.pointer_mut("/goog:chromeOptions/args") {
+            args.extend(options.args.iter().map(|arg| json!(arg)));
+        }
         let Value::Object(capabilities) = capabilities else { unreachable!("a JSON object literal") };
         let client = within(options.timeout, "starting Chromium", async {
             ClientBuilder::new(HttpConnector::new())

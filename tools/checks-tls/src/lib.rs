@@ -47,6 +47,16 @@ fn issue() -> Result<Pki, String> {
     Ok(Pki { ca_pem: ca_cert.pem(), cert_pem: cert.pem(), key_pem: key.serialize_pem() })
 }
 
+/// What Chromium's `--ignore-certificate-errors-spki-list` takes to trust a
+/// certificate [`kit`] issued, and that one alone: the base64 of the SHA-256
+/// of its public key (its SubjectPublicKeyInfo), from its private key.
+pub fn spki_sha256(key_pem: &str) -> Result<String, String> {
+    use base64::Engine as _;
+    let key = KeyPair::from_pem(key_pem).map_err(|e| e.to_string())?;
+    let digest = ring::digest::digest(&ring::digest::SHA256, &key.public_key_der());
+    Ok(base64::engine::general_purpose::STANDARD.encode(digest.as_ref()))
+}
+
 /// A TLS client handshake for `localhost` over `tcp`, trusting only `ca_pem`.
 fn connect(tcp: TcpStream, ca_pem: String) -> TlsConnecting {
     Box::pin(async move {
@@ -78,5 +88,14 @@ mod tests {
         assert!(pki.cert_pem.starts_with("-----BEGIN CERTIFICATE-----"));
         assert!(pki.key_pem.contains("PRIVATE KEY"));
         assert_ne!(pki.ca_pem, pki.cert_pem);
+    }
+
+    #[test]
+    fn the_spki_hash_is_a_base64_sha256() {
+        let pki = issue().expect("rcgen makes certificates");
+        let hash = spki_sha256(&pki.key_pem).expect("the key reads back");
+        assert_eq!(hash.len(), 44, "{hash}");
+        assert!(hash.ends_with('='), "{hash}");
+        assert_ne!(hash, spki_sha256(&issue().expect("another").key_pem).expect("reads"));
     }
 }

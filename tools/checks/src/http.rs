@@ -27,11 +27,26 @@ pub struct Request {
     path: String,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
+    /// Sign in first, and send the session cookie (see [`crate::SignIn`]).
+    signs_in: bool,
 }
 
 impl Request {
     pub(crate) fn new(addr: SocketAddr, method: &str, path: String) -> Self {
-        Request { addr, method: method.to_owned(), path, headers: Vec::new(), body: Vec::new() }
+        Request {
+            addr,
+            method: method.to_owned(),
+            path,
+            headers: Vec::new(),
+            body: Vec::new(),
+            signs_in: false,
+        }
+    }
+
+    /// Signs in before it is sent, and sends the session cookie.
+    pub(crate) fn signing_in(mut self, signs_in: bool) -> Self {
+        self.signs_in = signs_in;
+        self
     }
 
     /// Adds a header.
@@ -89,7 +104,11 @@ impl Request {
     /// Fails — with the request in the transcript — when nothing answers,
     /// the connection closes before a response, or no answer comes within
     /// [`ANSWER_TIMEOUT`].
-    pub async fn send(self) -> Result<Exchange, Failure> {
+    pub async fn send(mut self) -> Result<Exchange, Failure> {
+        if self.signs_in {
+            let cookie = sign_in(self.addr, SIGNED_IN_USER).await?;
+            self = self.header("Cookie", &cookie);
+        }
         let sent = self.transcript();
         let no_answer = |why: String| {
             Failure::no_answer(format!("{} got no response: {why}", self.line()))
@@ -129,6 +148,26 @@ impl Request {
             }
             Ok(Ok(exchange)) => Ok(exchange),
         }
+    }
+}
+
+/// Who requests and event streams sign in as, for a server that asks
+/// (see [`crate::SignIn`]).
+pub(crate) const SIGNED_IN_USER: &str = "Checks";
+
+/// `POST /session {"user"}` on the server at `addr`, requiring `204` and a
+/// session cookie: the `Cookie` header to send back (`session=…`).
+pub(crate) async fn sign_in(addr: SocketAddr, user: &str) -> Result<String, Failure> {
+    let request = Request::new(addr, "POST", "/session".into()).json(&serde_json::json!({ "user": user }));
+    let answer = Box::pin(request.send()).await?;
+    let expected = "204 No Content with Set-Cookie: session=… (the checks sign in: SignIn was handed over)";
+    if answer.status != 204 {
+        return Err(answer.fail(format!("signing in as {user} answered {}", answer.status), expected));
+    }
+    let cookie = answer.header("set-cookie").and_then(|cookie| cookie.split(';').next());
+    match cookie {
+        Some(pair) if pair.trim_start().starts_with("session=") => Ok(pair.trim().to_owned()),
+        _ => Err(answer.fail(format!("signing in as {user} set no session cookie"), expected)),
     }
 }
 

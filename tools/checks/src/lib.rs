@@ -62,7 +62,7 @@ pub use check::{Chapter, Check, Needs, Section, Stage, Tunables};
 pub use failure::Failure;
 pub use harness::{run_in_process, run_in_process_with, run_remote};
 pub use report::{CheckReport, Outcome};
-pub use target::{Locals, Target};
+pub use target::{Locals, SignIn, Target};
 
 /// Every chapter that has checks, in book order.
 pub const CHAPTERS: &[&Chapter] = &[

@@ -209,6 +209,11 @@ impl EventStream {
     pub async fn open(t: &Target, path: &str, headers: &[(&str, &str)]) -> Result<EventStream, Failure> {
         let mut all_headers = vec![("Accept", "text/event-stream")];
         all_headers.extend_from_slice(headers);
+        // A server that asks who is connecting (see `SignIn`).
+        let cookie = t.session(crate::http::SIGNED_IN_USER).await?;
+        if let Some(cookie) = &cookie {
+            all_headers.push(("Cookie", cookie));
+        }
         let sent = request_transcript(t.addr(), path, &all_headers);
         let line = format!("GET {path}");
         let no_answer = |why: String| {

@@ -62,7 +62,45 @@ impl Target {
 
     /// Starts an HTTP request to `path` (which starts with `/`).
     pub fn request(&self, method: &str, path: impl Into<String>) -> Request {
-        Request::new(self.addr, method, path.into())
+        Request::new(self.addr, method, path.into()).signing_in(self.signs_in())
+    }
+
+    /// Whether the test binary handed over [`SignIn`].
+    pub(crate) fn signs_in(&self) -> bool {
+        self.locals.get::<SignIn>().is_some()
+    }
+
+    /// The `Cookie` header of a fresh session for `user`, when the test
+    /// binary handed over [`SignIn`]; `None` otherwise.
+    pub async fn session(&self, user: &str) -> Result<Option<String>, Failure> {
+        if !self.signs_in() {
+            return Ok(None);
+        }
+        crate::http::sign_in(self.addr, user).await.map(Some)
+    }
+}
+
+/// Runs an earlier chapter's checks against a server that asks who is
+/// connecting (chapter 7's and later): handed over in the test binary's
+/// [`Locals`], it makes every request, event stream and WebSocket of the
+/// checks sign in first (`POST /session`) and send the session cookie.
+///
+/// A WebSocket signs in as the user its transcript label names — `alice`
+/// and `alice#2` as `Alice`, `bob` as `Bob` — because the server lets a
+/// connection `join` only as the user it signed in as; requests and event
+/// streams sign in as `Checks`.
+#[derive(Debug, Clone, Copy)]
+pub struct SignIn;
+
+impl SignIn {
+    /// The user a WebSocket labelled `label` signs in as.
+    pub fn user_of(label: &str) -> String {
+        let name = label.split('#').next().unwrap_or(label);
+        let mut chars = name.chars();
+        match chars.next() {
+            Some(first) => first.to_uppercase().chain(chars).collect(),
+            None => crate::http::SIGNED_IN_USER.to_owned(),
+        }
     }
 }
 

@@ -276,6 +276,9 @@ impl WsClient {
     ) -> Result<WsClient, Failure> {
         let addr = t.addr();
         let url = format!("ws://{addr}{WS_PATH}");
+        // A server that asks who is connecting (see `SignIn`): sign in as
+        // the user this client's label names, whom it will join as.
+        let cookie = t.session(&crate::SignIn::user_of(name)).await?;
         let could_not = |why: String, no_answer: bool| {
             transcript.note(name, format!("✕ could not connect: {why}"));
             let headline = format!("{name} could not open a WebSocket to {url}: {why}");
@@ -301,8 +304,12 @@ impl WsClient {
         let reader = tokio::spawn({
             let (url, transcript, name) = (url.clone(), transcript.clone(), name.to_owned());
             async move {
-                let handshake =
-                    timeout(ANSWER_TIMEOUT, tokio_tungstenite::client_async(url.as_str(), muzzle));
+                use tungstenite::client::IntoClientRequest as _;
+                let mut request = url.as_str().into_client_request().expect("a valid ws:// URL");
+                if let Some(cookie) = cookie.and_then(|cookie| cookie.parse().ok()) {
+                    request.headers_mut().insert(tungstenite::http::header::COOKIE, cookie);
+                }
+                let handshake = timeout(ANSWER_TIMEOUT, tokio_tungstenite::client_async(request, muzzle));
                 let socket = match handshake.await {
                     Ok(Ok((socket, _response))) => socket,
                     Ok(Err(e)) => return drop(opened.send(Err(Some(e)))),

@@ -130,6 +130,16 @@ async fn a_client_sending_faster_than_the_rate_limit_is_closed_with_1008(t: Targ
     let cookie = server.explain(outcome).await?;
     let dial = server.dial.clone();
     let board = t.board(1);
+    // Bob is on another board, and sends nothing while Alice floods.
+    let outcome = sign_in_if_offered(&dial, "Bob").await;
+    let bob_cookie = server.explain(outcome).await?;
+    let mut bob =
+        match dial.request("GET", "/ws").header_opt("Cookie", bob_cookie.as_deref()).websocket().await? {
+            Ok(ws) => ws,
+            Err(answer) => return Err(answer.fail("Bob's GET /ws was not upgraded", "101")),
+        };
+    bob.send_json(&join(&t.board(2), "Bob")).await?;
+    bob.expect_json(&json!({"type": "presence", "users": ["Bob"]}), "Bob joins, alone").await?;
     let mut alice =
         match dial.request("GET", "/ws").header_opt("Cookie", cookie.as_deref()).websocket().await? {
             Ok(ws) => ws,
@@ -161,17 +171,31 @@ async fn a_client_sending_faster_than_the_rate_limit_is_closed_with_1008(t: Targ
             &format!("close 1008 (policy violation): more than RATE_LIMIT_PER_S={limit} messages a second"),
         )
         .await?;
-    // Nobody else pays for it.
-    let outcome = sign_in_if_offered(&dial, "Bob").await;
-    let bob_cookie = server.explain(outcome).await?;
-    match dial.request("GET", "/ws").header_opt("Cookie", bob_cookie.as_deref()).websocket().await? {
-        Ok(mut bob) => {
-            bob.send_json(&join(&board, "Bob")).await?;
-            bob.expect_json(&json!({"type": "presence", "users": ["Bob"]}), "Bob joins, alone").await?;
-            Ok(())
-        }
-        Err(answer) => Err(answer.fail("after Alice was closed, Bob's WebSocket was refused", "101")),
+    // Nobody else pays for it: the rest of Bob's own second's worth (his
+    // join was one), at once, is answered.
+    let more = limit - 1;
+    bob.note(format!("→ {more} messages at once, right after Alice was closed"));
+    for _ in 0..more {
+        bob.send_json(&join(&t.board(2), "Bob")).await?;
     }
+    for n in 1..=more {
+        let why = format!(
+            "an error for Bob's message {n} of {more} (he already joined): the limit counts each client \
+             on its own, and Bob sent no more than RATE_LIMIT_PER_S={limit}"
+        );
+        let got = bob.next_json(&why).await.map_err(|failure| Failure {
+            headline: format!(
+                "Bob, who sent {more} messages at once, got no answer to message {n} after Alice was closed \
+                 for flooding: {}",
+                failure.headline
+            ),
+            ..failure
+        })?;
+        if got.get("type").and_then(Value::as_str) != Some("error") {
+            return Err(bob.fail(format!("Bob's message {n} of {more} got {got}"), why));
+        }
+    }
+    Ok(())
 }
 
 check!(Check {

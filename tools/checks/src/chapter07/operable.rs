@@ -29,26 +29,29 @@ async fn healthz_answers_200_while_serving_and_503_while_draining(t: Target) -> 
     let serving = server.explain(outcome).await?;
     serving.expect_status(200, "200 OK while the server serves")?;
     let mut alice = member(&server.dial, &t.board(1), "Alice").await?;
-    // A request that has begun but whose head is not finished yet: it will
-    // be answered, even once the server drains.
+    // A connection the server accepts before it drains, on which nothing is
+    // sent yet. The server accepts connections in the order they come: once
+    // a request on a later connection is answered, this one is accepted.
     let addr = server.dial.addr();
     let mut tcp = TcpStream::connect(addr)
         .await
         .map_err(|e| Failure::no_answer(format!("could not connect to {addr}: {e}")))?;
-    let head = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n");
-    let _ = tcp.write_all(head.as_bytes()).await;
-    let again = server.dial.request("GET", "/healthz").send().await?;
-    again.expect_status(200, "200 OK while the server serves")?;
+    let later = server.dial.request("GET", "/healthz").send().await?;
+    later.expect_status(200, "200 OK while the server serves")?;
     server.shut_down();
-    // Alice's close frame says the server is draining now.
+    // Alice's close frame says the server is draining now; only then does
+    // the accepted connection send its request.
     alice.expect_close(1001, "close 1001: the server drains").await.map_err(on_shutdown)?;
-    let _ = tcp.write_all(b"\r\n").await;
-    let sent =
-        format!("> GET /healthz HTTP/1.1\n> Host: {addr}\n(the last line sent once the server drains)");
+    let _ = tcp.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes()).await;
+    let sent = format!(
+        "(a connection the server accepted while serving, silent until the server drained)\n\
+         > GET /healthz HTTP/1.1\n> Host: {addr}\n>"
+    );
     let mut got = Vec::new();
+    // Read until the server closes: while it drains, it answers and closes.
     let read = timeout(ANSWER_TIMEOUT, async {
         let mut buffer = [0u8; 1024];
-        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        loop {
             match tcp.read(&mut buffer).await {
                 Ok(0) | Err(_) => break,
                 Ok(n) => got.extend_from_slice(&buffer[..n]),
@@ -57,14 +60,24 @@ async fn healthz_answers_200_while_serving_and_503_while_draining(t: Target) -> 
     })
     .await;
     let status_line = String::from_utf8_lossy(&got).lines().next().unwrap_or_default().to_owned();
-    if read.is_ok() && status_line.starts_with("HTTP/1.1 503") {
-        return Ok(());
-    }
-    let got = if got.is_empty() { "(no response)".to_owned() } else { status_line };
-    Err(Failure::new(format!("GET /healthz while the server drains answered {got}; expected 503"))
+    let expected = "503 Service Unavailable, and the connection closed: a load balancer must stop sending \
+                    new clients here (a connection accepted before the drain still gets its request answered)";
+    if !status_line.starts_with("HTTP/1.1 503") {
+        let got = if got.is_empty() { "(no response)".to_owned() } else { status_line };
+        return Err(Failure::new(format!(
+            "GET /healthz while the server drains answered {got}; expected 503"
+        ))
         .sent(sent)
-        .expected("503 Service Unavailable: a load balancer must stop sending new clients here")
-        .got(got))
+        .expected(expected)
+        .got(got));
+    }
+    if read.is_err() {
+        return Err(Failure::new("after its 503 while draining, the connection stayed open for 5 s")
+            .sent(sent)
+            .expected(expected)
+            .got(format!("{status_line}\n(and then the connection stayed open: no Connection: close)")));
+    }
+    Ok(())
 }
 
 /// `GET /metrics`, requiring the sample `key` to hold `want` (or at least
