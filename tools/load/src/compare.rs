@@ -167,6 +167,13 @@ async fn measure(load: &Load, server: &Server) -> Result<(String, Round)> {
                     value: micros(report.server_cpu_per_delivery()),
                 },
                 Figure {
+                    name: "server writes/delivery",
+                    slug: "writes-per-delivery",
+                    unit: "",
+                    better: Better::Lower,
+                    value: report.server_writes_per_delivery().unwrap_or(f64::NAN),
+                },
+                Figure {
                     name: "p50 delivery (ms)",
                     slug: "p50-delivery",
                     unit: "ms",

@@ -26,7 +26,7 @@ use tokio::time::timeout;
 
 use crate::http::{self, Chunked};
 use crate::latency::{self, Latency};
-use crate::process::CpuMeter;
+use crate::process::{CpuMeter, WriteMeter};
 use crate::sse::SseParser;
 
 /// How many subscriptions open at once (see the idle mode's reason).
@@ -77,6 +77,9 @@ pub struct FanoutReport {
     /// The server's CPU time from the first `POST` to the last delivery,
     /// when its process is known.
     pub server_cpu: Option<Duration>,
+    /// The server's write calls (`write`, `writev`) over the same stretch,
+    /// when its process is known.
+    pub server_writes: Option<u64>,
 }
 
 impl FanoutReport {
@@ -89,6 +92,13 @@ impl FanoutReport {
     /// subscriber hearing of one change costs it.
     pub fn server_cpu_per_delivery(&self) -> Option<Duration> {
         Some(self.server_cpu? / u32::try_from(self.delivered.max(1)).ok()?)
+    }
+
+    /// The server's write calls per delivery (its `POST` responses
+    /// included): 1 when every event goes out in a write of its own, less
+    /// when a subscriber's queued events leave together.
+    pub fn server_writes_per_delivery(&self) -> Option<f64> {
+        Some(self.server_writes? as f64 / self.delivered.max(1) as f64)
     }
 }
 
@@ -106,6 +116,9 @@ impl std::fmt::Display for FanoutReport {
         write!(f, "  delivery latency {}", self.latency)?;
         if let Some(cpu) = self.server_cpu_per_delivery() {
             write!(f, "; server CPU {:.1} µs per delivery", cpu.as_secs_f64() * 1e6)?;
+        }
+        if let Some(writes) = self.server_writes_per_delivery() {
+            write!(f, ", {writes:.2} write calls per delivery")?;
         }
         writeln!(f)?;
         write!(
@@ -175,6 +188,7 @@ pub async fn run(port: u16, server: Option<u32>, options: &FanoutOptions) -> Res
     }
 
     let cpu = CpuMeter::start(server);
+    let writes = WriteMeter::start(server);
     let responses = {
         let (tally, board) = (tally.clone(), board.clone());
         let pace = Pace { events: options.events, wait: options.event_timeout, burst: options.burst };
@@ -188,13 +202,14 @@ pub async fn run(port: u16, server: Option<u32>, options: &FanoutOptions) -> Res
         .context("the task-creating thread panicked")??
     };
     let server_cpu = cpu.and_then(|cpu| cpu.used());
+    let server_writes = writes.and_then(|writes| writes.made());
 
     stop.send_replace(true);
     let mut heard = Vec::with_capacity(options.subscribers);
     while let Some(result) = listeners.join_next().await {
         heard.push(result.context("a subscriber task panicked")?);
     }
-    Ok(FanoutReport { server_cpu, ..report(options, &responses, &heard) })
+    Ok(FanoutReport { server_cpu, server_writes, ..report(options, &responses, &heard) })
 }
 
 /// `load-<pid>-<nanoseconds>`: a board no one has used.
@@ -391,6 +406,7 @@ fn report(options: &FanoutOptions, responses: &[(Instant, Duration)], heard: &[H
         post: Latency::of(&posts),
         each: each.iter().map(Latency::of).collect(),
         server_cpu: None,
+        server_writes: None,
     }
 }
 
