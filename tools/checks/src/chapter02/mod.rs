@@ -103,6 +103,7 @@ const CHECKS: &[Check] = &[
     replay::last_event_id_older_than_the_replay_buffer_gets_reset_then_a_snapshot::CHECK,
     replay::a_future_or_malformed_last_event_id_gets_reset_then_a_snapshot::CHECK,
     slow::a_subscriber_that_stops_reading_does_not_delay_the_others::CHECK,
+    slow::events_queued_behind_a_stalled_reader_arrive_complete_in_order_with_their_ids::CHECK,
     slow::a_subscriber_too_far_behind_gets_reset_or_is_disconnected::CHECK,
     parser::parser_reads_fields_comments_and_multi_line_data::CHECK,
     parser::parser_dispatches_only_events_with_data_at_a_blank_line::CHECK,

@@ -42,6 +42,96 @@ async fn a_subscriber_that_stops_reading_does_not_delay_the_others(t: Target) ->
 }
 
 check!(Check {
+    name: events_queued_behind_a_stalled_reader_arrive_complete_in_order_with_their_ids,
+    stage: SLOW,
+    section: SLOW_SECTION,
+    hints: &[
+        "A subscriber that stopped reading has events waiting for it, in its receiver and in \
+         the response's buffers. When it reads again, each must arrive whole, once, in order, \
+         with its own `id:`.",
+        "If your stream sends several queued events together, write each one completely \
+         (`event:`, `id:`, `data:`, blank line) and keep their order; never drop the ones \
+         after the first.",
+    ],
+    needs: Needs::Address,
+});
+async fn events_queued_behind_a_stalled_reader_arrive_complete_in_order_with_their_ids(
+    t: Target,
+) -> Result<(), Failure> {
+    // Fewer events than a subscriber may fall behind (half of
+    // REPLAY_CAPACITY), but big enough together to fill the socket buffers:
+    // the rest wait in the server, and leave when the reader reads again.
+    let capacity = t.tunables().map_or(CHAPTER.tunables.replay_capacity, |t| t.replay_capacity);
+    let events = (capacity / 2).max(2);
+    let title_bytes = BYTES_BEYOND_BUFFERS.div_ceil(events);
+    let board = t.board(1);
+    let (mut slow, _) = subscribe_fresh(&t, &board).await?;
+    let (mut fast, _) = subscribe_fresh(&t, &board).await?;
+    let title = "x".repeat(title_bytes);
+    let short = format!("\"x…({title_bytes} bytes of x)\"");
+    let stuck = |f: Failure| Failure {
+        headline: format!("while one subscriber was not reading: {}", f.headline),
+        ..f
+    };
+
+    // The reader stalls: nothing is read from `slow` while the task is
+    // created and moved. The other subscriber proves each event was sent.
+    let mut sent = Vec::with_capacity(events);
+    let mut task = create_task(&t, &board, &title).await.map_err(stuck)?;
+    for n in 0..events {
+        if n > 0 {
+            task = move_task(&t, &board, &task, ["doing", "done", "todo"][n % 3]).await.map_err(stuck)?;
+        }
+        let name = if n == 0 { "task_created" } else { "task_moved" };
+        let expected =
+            format!("event: {name} for change {} of {events}, while another subscriber reads nothing", n + 1);
+        let event = fast.next_event(ANSWER_TIMEOUT, &expected).await?;
+        let id = event_id(&fast, &event, &expected)?;
+        sent.push((name, id, task.clone()));
+    }
+
+    // The reader reads again: every event, whole, in order, with its id.
+    for (n, (name, id, task)) in sent.iter().enumerate() {
+        let column = task["column"].as_str().unwrap_or_default();
+        let expected = format!(
+            "the {events} events sent while this subscriber was not reading, in order; number {} is\n\
+             event: {name}\nid: {id}\ndata: {{\"id\":\"task-1\",\"title\":{short},\"column\":\"{column}\"}}",
+            n + 1
+        );
+        let event = slow.next_event(ANSWER_TIMEOUT, &expected).await?;
+        let got = event_id(&slow, &event, &expected)?;
+        if event.name != *name || got != *id {
+            return Err(slow.fail(
+                format!(
+                    "after a pause in reading, event number {} of {events} is {:?} with id {got}; \
+                     expected {name:?} with id {id}",
+                    n + 1,
+                    event.name
+                ),
+                expected,
+            ));
+        }
+        let data: Option<Value> = serde_json::from_str(&event.data).ok();
+        if data.as_ref() != Some(task) {
+            return Err(slow.fail(
+                format!(
+                    "after a pause in reading, the data of event id {id} is not the whole task \
+                     ({} bytes of data)",
+                    event.data.len()
+                ),
+                expected,
+            ));
+        }
+    }
+
+    // And nothing else queued after them: a marker is the very next event.
+    let marker = create_task(&t, &board, "marker").await?;
+    expect_change(&mut slow, ANSWER_TIMEOUT, "task_created", &marker, "all the queued events, then a POST")
+        .await?;
+    Ok(())
+}
+
+check!(Check {
     name: a_subscriber_too_far_behind_gets_reset_or_is_disconnected,
     stage: SLOW,
     section: SLOW_SECTION,
