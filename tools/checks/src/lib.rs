@@ -52,6 +52,7 @@ pub mod failure;
 pub mod frames;
 pub mod harness;
 pub mod http;
+pub mod picture;
 pub mod raw;
 pub mod report;
 pub mod sse;

@@ -1,9 +1,12 @@
 //! `course check`: a chapter's checks, stage by stage, with the transcript of
 //! the first failure — against the learner's exercise, or with `--url`
 //! against a server already running anywhere, written in any language.
+//! `--html` also writes each failure shown as a page: its transcript drawn
+//! as a sequence diagram ([`course_checks::picture`]).
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -16,7 +19,7 @@ use crate::term::{self, BAD, BOLD, DIM, GOOD, NOTE, paint};
 use crate::workspace::Workspace;
 
 /// Checks the learner's exercise for `chapter` (or the current chapter).
-pub fn run(workspace: &Workspace, chapter: Option<&str>, all: bool) -> Result<ExitCode> {
+pub fn run(workspace: &Workspace, chapter: Option<&str>, all: bool, html: bool) -> Result<ExitCode> {
     let progress = match chapter {
         Some(key) => progress::measure(workspace, workspace.chapter(key)?)?,
         None => match progress::current(workspace)? {
@@ -29,6 +32,9 @@ pub fn run(workspace: &Workspace, chapter: Option<&str>, all: bool) -> Result<Ex
     };
     let folder = workspace.show(&workspace.exercise_dir(progress.chapter));
     print_report(&progress, &folder, all);
+    if html {
+        write_pictures(&progress, all, &workspace.state_dir().join("reports"))?;
+    }
     if !progress.is_done() {
         anstream::println!();
         progress::print_next_step(workspace, &progress);
@@ -39,7 +45,7 @@ pub fn run(workspace: &Workspace, chapter: Option<&str>, all: bool) -> Result<Ex
 /// Checks the server at `url` against `chapter`'s checks. Checks that need
 /// the course's short tunables, or call the learner's Rust code, are skipped
 /// with the reason.
-pub fn run_url(url: &str, chapter: &str, all: bool) -> Result<ExitCode> {
+pub fn run_url(url: &str, chapter: &str, all: bool, html: bool) -> Result<ExitCode> {
     let chapter =
         course_checks::chapter(chapter).with_context(|| format!("no chapter {chapter:?} has checks"))?;
     let addr = resolve(url)?;
@@ -61,7 +67,52 @@ pub fn run_url(url: &str, chapter: &str, all: bool) -> Result<ExitCode> {
     let status = if passing == total { Status::Done { total } } else { Status::Passing { passing, total } };
     let progress = Progress { chapter, run: Run { results, build_error: None }, status };
     print_report(&progress, url, all);
+    if html {
+        let dir = match Workspace::find(false) {
+            Ok(workspace) => workspace.state_dir().join("reports"),
+            Err(_) => std::env::temp_dir().join("course-reports"),
+        };
+        write_pictures(&progress, all, &dir)?;
+    }
     Ok(exit_code(&progress))
+}
+
+/// Writes the first failure (every failure, with `all`) as a page in `dir`,
+/// and prints each page's path.
+fn write_pictures(progress: &Progress, all: bool, dir: &Path) -> Result<()> {
+    let failures = failures(progress);
+    if failures.is_empty() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    anstream::println!();
+    for (check, result) in failures.iter().take(if all { usize::MAX } else { 1 }) {
+        let path = dir.join(format!("{}.html", check.name));
+        let page = course_checks::picture::html(check.name, &whole_transcript(&result.message));
+        std::fs::write(&path, page).with_context(|| format!("writing {}", path.display()))?;
+        anstream::println!("{} {}", paint(DIM, "drawn as a sequence diagram:"), path.display());
+    }
+    Ok(())
+}
+
+/// The message with its whole transcript: a long one is cut in the message,
+/// which names the file that holds all of it.
+fn whole_transcript(message: &str) -> String {
+    let saved = message.split(" lines in ").skip(1).find_map(|rest| {
+        let path = PathBuf::from(rest.split(')').next()?);
+        std::fs::read_to_string(path).ok()
+    });
+    saved.unwrap_or_else(|| message.to_owned())
+}
+
+/// The failing checks, in stage order, with their reports.
+fn failures(progress: &Progress) -> Vec<(&'static course_checks::Check, &course_checks::CheckReport)> {
+    progress
+        .chapter
+        .checks_in_order()
+        .into_iter()
+        .filter_map(|c| progress.run.results.get(c.name).filter(|r| r.failed()).map(|r| (c, r)))
+        .collect()
 }
 
 /// `http://localhost:3000/…` → the socket address to connect to.
@@ -109,11 +160,7 @@ pub fn print_report(progress: &Progress, against: &str, all: bool) {
         anstream::println!("    {mark} {}{note}", check.name);
     }
     anstream::println!("  {}", progress.describe());
-    let failures: Vec<_> = chapter
-        .checks_in_order()
-        .into_iter()
-        .filter_map(|c| progress.run.results.get(c.name).filter(|r| r.failed()).map(|r| (c, r)))
-        .collect();
+    let failures = failures(progress);
     for (check, result) in failures.iter().take(if all { usize::MAX } else { 1 }) {
         anstream::println!(
             "\n{} {}\n{}",

@@ -44,7 +44,14 @@ impl Sink for Terminal {
     }
 }
 
-pub fn run(to: &str, listen: u16, view_port: Option<u16>, bytes: bool, json: bool) -> Result<ExitCode> {
+pub fn run(
+    to: &str,
+    listen: u16,
+    view_port: Option<u16>,
+    origins: Vec<String>,
+    bytes: bool,
+    json: bool,
+) -> Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("starting tokio")?;
     runtime.block_on(async {
         let address = format!("127.0.0.1:{listen}");
@@ -52,31 +59,43 @@ pub fn run(to: &str, listen: u16, view_port: Option<u16>, bytes: bool, json: boo
             format!("listening on {address} (is something else using port {listen}? try --listen)")
         })?;
         let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        let to = server_address(to);
         if !json {
             let hint = paint(DIM, "point your browser, client or checks at it; Ctrl-C to stop");
             anstream::println!("inspecting: connect to {address}, forwarded to {to}  {hint}");
         }
         let view = match view_port {
-            Some(port) => {
-                let address = format!("127.0.0.1:{port}");
-                let listener = tokio::net::TcpListener::bind(&address)
-                    .await
-                    .with_context(|| format!("listening on {address} for the live view"))?;
-                let view = View::new();
-                tokio::spawn(view::serve(listener, view.clone()));
-                if !json {
-                    anstream::println!("live view: http://{address}/");
-                }
-                Some(view)
-            }
+            Some(port) => serve_view(port, View::describing(&address, &to, origins), json).await,
             None => None,
         };
-        let options = Options { to: server_address(to), bytes };
+        let options = Options { to, bytes };
         course_inspect::serve(listener, options, Arc::new(Terminal { json, colour, view }))
             .await
             .context("accepting connections")?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Serves the live view on `port`; a port already taken only costs the
+/// view (said once), never the inspecting.
+async fn serve_view(port: u16, view: Arc<View>, json: bool) -> Option<Arc<View>> {
+    let address = format!("127.0.0.1:{port}");
+    match tokio::net::TcpListener::bind(&address).await {
+        Ok(listener) => {
+            tokio::spawn(view::serve(listener, view.clone()));
+            if !json {
+                let hint = paint(DIM, "(and the book's Wire panels)");
+                anstream::println!("live view: http://{address}/  {hint}");
+            }
+            Some(view)
+        }
+        Err(error) => {
+            anstream::eprintln!(
+                "no live view: port {port} can't be used ({error}); choose another with --view PORT"
+            );
+            None
+        }
+    }
 }
 
 /// `host:port` from what a learner may type: `3000`, `localhost:3000`,

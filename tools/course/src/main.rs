@@ -79,6 +79,10 @@ enum Command {
         /// Show every failure's transcript, not just the first.
         #[arg(long)]
         all: bool,
+        /// Also write the failure as a web page (its path is printed): the
+        /// transcript drawn as a sequence diagram, next to its text.
+        #[arg(long)]
+        html: bool,
     },
     /// Re-runs the current chapter's checks each time you save a file of its
     /// exercise, and moves on to the next chapter when it goes green.
@@ -139,10 +143,18 @@ enum Command {
         /// The port to listen on (connect your client here).
         #[arg(long, default_value_t = 3001)]
         listen: u16,
-        /// Also serve a live view of the records on this port (a page fed
-        /// by Server-Sent Events), e.g. `--view 3002`.
-        #[arg(long, value_name = "PORT")]
-        view: Option<u16>,
+        /// The port of the live view: a page fed by Server-Sent Events, and
+        /// the stream the book's "Wire" panels read.
+        #[arg(long, value_name = "PORT", default_value_t = 3002)]
+        view: u16,
+        /// No live view.
+        #[arg(long, conflicts_with = "view")]
+        no_view: bool,
+        /// Let pages from this origin read the live view too (loopback
+        /// pages such as `http://localhost:4000` always may), e.g. the
+        /// published book's `https://<owner>.github.io`.
+        #[arg(long, value_name = "ORIGIN")]
+        allow_origin: Vec<String>,
         /// Add hex dumps, with each frame header's bits named.
         #[arg(long)]
         bytes: bool,
@@ -214,11 +226,11 @@ fn main() -> ExitCode {
     let workspace = || Workspace::find(solutions);
     let result = match cli.command {
         Command::List => workspace().and_then(|w| progress::list(&w)),
-        Command::Check { chapter, url: Some(url), all } => {
-            check::run_url(&url, chapter.as_deref().unwrap_or("1"), all)
+        Command::Check { chapter, url: Some(url), all, html } => {
+            check::run_url(&url, chapter.as_deref().unwrap_or("1"), all, html)
         }
-        Command::Check { chapter, url: None, all } => {
-            workspace().and_then(|w| check::run(&w, chapter.as_deref(), all))
+        Command::Check { chapter, url: None, all, html } => {
+            workspace().and_then(|w| check::run(&w, chapter.as_deref(), all, html))
         }
         Command::Watch => workspace().and_then(|w| watch::run(&w)),
         Command::Hint { chapter } => workspace().and_then(|w| hint::run(&w, chapter.as_deref())),
@@ -229,7 +241,10 @@ fn main() -> ExitCode {
         }
         Command::Sse { url, last_event_id } => sse_client::run(&url, last_event_id.as_deref()),
         Command::Ws { url } => ws_client::run(&url),
-        Command::Inspect { to, listen, view, bytes, json } => inspect::run(&to, listen, view, bytes, json),
+        Command::Inspect { to, listen, view, no_view, allow_origin, bytes, json } => {
+            let view = (!no_view).then_some(view);
+            inspect::run(&to, listen, view, allow_origin, bytes, json)
+        }
         Command::Dev { command: Dev::Verify { chapters } } => verify::run(&chapters),
         Command::Dev { command: Dev::Catalogue { chapters, catalogue } } => {
             catalogue::run(&chapters, catalogue.as_deref())

@@ -7,6 +7,12 @@
 //! fills up just as it would without the inspector: backpressure passes
 //! through, and memory per connection stays bounded.
 //!
+//! The kernel's buffers count too: a proxy puts two more sockets in the
+//! path, and Linux lets each buffer megabytes on loopback. Left alone, they
+//! would hide a stuck reader from the server (chapter 2's slow subscriber
+//! would not lag). So the proxy's own sockets get small, fixed buffers
+//! ([`SOCKET_BUFFER`]): what it holds in all stays a few hundred KiB.
+//!
 //! The end of a connection is mirrored too: a FIN (one side has finished
 //! sending) becomes a `shutdown(Write)` towards the other side, which can
 //! still answer; a reset becomes a reset (`SO_LINGER` 0, then close).
@@ -18,13 +24,16 @@ use std::time::Instant;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{ReadHalf, WriteHalf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
 use crate::decode::Conn;
 use crate::{Dir, Item, Record, Sink};
 
 /// Bytes read at once per direction: the most the inspector holds.
 pub const BUFFER: usize = 64 * 1024;
+/// The send and receive buffer asked of the kernel for each of the proxy's
+/// sockets (Linux doubles it for its bookkeeping, and stops autotuning it).
+pub const SOCKET_BUFFER: usize = 64 * 1024;
 
 /// What to forward to, and how much to show.
 #[derive(Debug, Clone)]
@@ -71,7 +80,8 @@ async fn connection(
     sink: Arc<dyn Sink>,
     start: Instant,
 ) {
-    let server = match TcpStream::connect(&options.to).await {
+    let _ = bound(&socket2::SockRef::from(&client));
+    let server = match dial(&options.to).await {
         Ok(server) => server,
         Err(error) => {
             let ms = start.elapsed().as_secs_f64() * 1000.0;
@@ -112,6 +122,27 @@ async fn connection(
         let _ = client.set_zero_linger();
         let _ = server.set_zero_linger();
     }
+}
+
+/// Connects to `to` (each of its addresses in turn, as
+/// `TcpStream::connect` does) from a socket with bounded buffers.
+async fn dial(to: &str) -> io::Result<TcpStream> {
+    let mut last = io::Error::new(io::ErrorKind::NotFound, format!("{to} resolves to no address"));
+    for addr in tokio::net::lookup_host(to).await? {
+        let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+        let _ = bound(&socket2::SockRef::from(&socket));
+        match socket.connect(addr).await {
+            Ok(stream) => return Ok(stream),
+            Err(error) => last = error,
+        }
+    }
+    Err(last)
+}
+
+/// Gives a socket of the proxy's the small kernel buffers of [`SOCKET_BUFFER`].
+fn bound(socket: &socket2::SockRef<'_>) -> io::Result<()> {
+    socket.set_recv_buffer_size(SOCKET_BUFFER)?;
+    socket.set_send_buffer_size(SOCKET_BUFFER)
 }
 
 /// Forwards `from` to `to` until one ends, feeding the decoder.

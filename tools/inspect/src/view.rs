@@ -1,18 +1,28 @@
 //! The live view: a page that shows the records as they happen, fed by
 //! Server-Sent Events — the course's chapter 2 at work.
 //!
-//! `GET /` is the page; `GET /events` is a `text/event-stream` with one
-//! `record` event per record (its `data` is the record as JSON, plus the
-//! line the terminal prints as `text`), numbered by `id`. A viewer that
-//! falls behind loses the oldest records and is told so in a comment; the
-//! proxy never waits for a viewer.
+//! `GET /` is the page; `GET /events` is a `text/event-stream` that opens
+//! with one `inspector` event (where the proxy listens and what it forwards
+//! to, as JSON), then has one `record` event per record (its `data` is the
+//! record as JSON, plus the line the terminal prints as `text`), numbered by
+//! `id`. The last [`HISTORY`] records are kept: a new viewer gets them first,
+//! and a viewer that reconnects with `Last-Event-ID` gets only those it
+//! missed — chapter 2's resumption, at work. A viewer that falls behind
+//! loses the oldest records and is told so in a comment; the proxy never
+//! waits for a viewer.
+//!
+//! The book's "Wire" panel reads the stream from another origin (the book
+//! is on `localhost:4000`), so the stream allows loopback origins with
+//! CORS — and only those, plus any [`View::allow_origin`] adds: the records
+//! hold whatever passes through the proxy (cookies, tickets), which no
+//! website you happen to visit may read.
 //!
 //! Written on a bare [`TcpListener`], as chapter 3 writes its server: one
 //! request per connection, answered and closed (the stream stays open).
 
+use std::collections::VecDeque;
 use std::io;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -27,6 +37,8 @@ const BACKLOG: usize = 4096;
 const KEEPALIVE: Duration = Duration::from_secs(15);
 /// The longest request head the view reads.
 const MAX_HEAD: usize = 8 * 1024;
+/// Records kept for viewers that connect (or reconnect) later.
+pub const HISTORY: usize = 500;
 
 /// The page.
 const PAGE: &str = include_str!("view.html");
@@ -35,23 +47,76 @@ const PAGE: &str = include_str!("view.html");
 #[derive(Debug)]
 pub struct View {
     sender: broadcast::Sender<Arc<str>>,
-    next_id: AtomicU64,
+    /// The `inspector` event each stream opens with.
+    about: String,
+    /// Origins other than loopback ones allowed to read the stream.
+    origins: Vec<String>,
+    /// Taken to publish and to subscribe: a viewer gets each record once,
+    /// from the history or from the channel.
+    history: Mutex<History>,
+}
+
+/// The next id, and the last [`HISTORY`] events with their ids.
+#[derive(Debug)]
+struct History {
+    next_id: u64,
+    kept: VecDeque<(u64, Arc<str>)>,
 }
 
 impl View {
+    /// A view of a proxy that is not described (tests).
     pub fn new() -> Arc<Self> {
-        Arc::new(View { sender: broadcast::channel(BACKLOG).0, next_id: AtomicU64::new(1) })
+        View::describing("", "", Vec::new())
+    }
+
+    /// A view of the proxy listening on `listen` and forwarding to `to`,
+    /// whose stream `origins` may read besides loopback pages.
+    pub fn describing(listen: &str, to: &str, origins: Vec<String>) -> Arc<Self> {
+        let about = serde_json::json!({ "listen": listen, "to": to });
+        Arc::new(View {
+            sender: broadcast::channel(BACKLOG).0,
+            about: format!("event: inspector\ndata: {about}\n\n"),
+            origins,
+            history: Mutex::new(History { next_id: 1, kept: VecDeque::new() }),
+        })
+    }
+
+    fn history(&self) -> MutexGuard<'_, History> {
+        self.history.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether a page from `origin` may read the stream: one served from
+    /// this computer (`http://localhost:4000`, `http://127.0.0.1:…`), or one
+    /// allowed by name.
+    pub fn allows(&self, origin: &str) -> bool {
+        let host = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://"));
+        let host = host.map(|h| {
+            h.rsplit_once(':').map_or(
+                h,
+                |(host, port)| {
+                    if port.bytes().all(|b| b.is_ascii_digit()) { host } else { h }
+                },
+            )
+        });
+        matches!(host, Some("localhost" | "127.0.0.1" | "[::1]"))
+            || self.origins.iter().any(|allowed| allowed.trim_end_matches('/') == origin)
     }
 }
 
 impl Sink for View {
     fn record(&self, record: Record) {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let data = serde_json::json!({ "record": record, "text": render::text(&record, false) });
+        let mut history = self.history();
+        let id = history.next_id;
+        history.next_id += 1;
         // One `data:` line: JSON has no raw newlines.
-        let event = format!("event: record\nid: {id}\ndata: {data}\n\n");
+        let event: Arc<str> = format!("event: record\nid: {id}\ndata: {data}\n\n").into();
+        if history.kept.len() == HISTORY {
+            history.kept.pop_front();
+        }
+        history.kept.push_back((id, event.clone()));
         // Nobody watching is fine.
-        let _ = self.sender.send(event.into());
+        let _ = self.sender.send(event);
     }
 }
 
@@ -78,23 +143,45 @@ async fn answer(mut stream: TcpStream, view: &View) -> io::Result<()> {
     }
     let mut headers = [httparse::EMPTY_HEADER; 32];
     let mut request = httparse::Request::new(&mut headers);
-    let path = match request.parse(&head) {
-        Ok(_) => request.path.unwrap_or("/").to_owned(),
-        Err(_) => return respond(&mut stream, "400 Bad Request", "text/plain", "bad request").await,
+    if request.parse(&head).is_err() {
+        return respond(&mut stream, "400 Bad Request", "text/plain", "", "bad request").await;
+    }
+    let path = request.path.unwrap_or("/").to_owned();
+    let header = |name: &str| {
+        request
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .and_then(|h| std::str::from_utf8(h.value).ok())
     };
-    match path.as_str() {
-        "/" => respond(&mut stream, "200 OK", "text/html; charset=utf-8", PAGE).await,
-        "/events" => stream_records(stream, view).await,
+    // CORS: the origin may read the answer if it is allowed; the answer
+    // varies with the Origin header, which caches must know.
+    let cors = match header("origin") {
+        Some(origin) if view.allows(origin) => {
+            format!("Access-Control-Allow-Origin: {origin}\r\nVary: Origin\r\n")
+        }
+        _ => "Vary: Origin\r\n".to_owned(),
+    };
+    let last_seen = header("last-event-id").and_then(|id| id.trim().parse::<u64>().ok());
+    match path.split('?').next().unwrap_or_default() {
+        "/" => respond(&mut stream, "200 OK", "text/html; charset=utf-8", "", PAGE).await,
+        "/events" => stream_records(stream, view, &cors, last_seen).await,
         _ => {
-            respond(&mut stream, "404 Not Found", "text/plain", "the view is at / and its stream at /events")
-                .await
+            let body = "the view is at / and its stream at /events";
+            respond(&mut stream, "404 Not Found", "text/plain", &cors, body).await
         }
     }
 }
 
-async fn respond(stream: &mut TcpStream, status: &str, content_type: &str, body: &str) -> io::Result<()> {
+async fn respond(
+    stream: &mut TcpStream,
+    status: &str,
+    content_type: &str,
+    cors: &str,
+    body: &str,
+) -> io::Result<()> {
     let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n{cors}Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes()).await?;
@@ -102,13 +189,36 @@ async fn respond(stream: &mut TcpStream, status: &str, content_type: &str, body:
     stream.shutdown().await
 }
 
-/// The event stream: subscribed before the head is sent, so every record
-/// after the `: watching` comment reaches this viewer.
-async fn stream_records(mut stream: TcpStream, view: &View) -> io::Result<()> {
-    let mut records = view.sender.subscribe();
-    let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\
-                Connection: close\r\n\r\n: watching\n\n";
+/// The event stream: the `inspector` event, the kept records the viewer
+/// has not seen (all of them, or those after `last_seen`), then each new
+/// one. Subscribed under the history's lock, so no record is missed or
+/// sent twice; every record after the `: watching` comment reaches this
+/// viewer.
+async fn stream_records(
+    mut stream: TcpStream,
+    view: &View,
+    cors: &str,
+    last_seen: Option<u64>,
+) -> io::Result<()> {
+    let (mut records, missed) = {
+        let history = view.history();
+        let missed: Vec<Arc<str>> = history
+            .kept
+            .iter()
+            .filter(|(id, _)| last_seen.is_none_or(|seen| *id > seen))
+            .map(|(_, event)| event.clone())
+            .collect();
+        (view.sender.subscribe(), missed)
+    };
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n{cors}\
+         Connection: close\r\n\r\n{}: watching\n\n",
+        view.about
+    );
     stream.write_all(head.as_bytes()).await?;
+    for event in missed {
+        stream.write_all(event.as_bytes()).await?;
+    }
     let mut keepalive = tokio::time::interval(KEEPALIVE);
     keepalive.tick().await;
     loop {
