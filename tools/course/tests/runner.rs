@@ -105,6 +105,28 @@ fn checking_a_url_serving_a_wrong_server_fails_with_a_transcript() {
     }
 }
 
+#[test]
+fn html_draws_the_failure_as_a_page_and_says_where() {
+    let app = axum::Router::new().fallback(|| async { axum::Json(Vec::<String>::new()) });
+    let url = serve(app);
+    let state = std::env::temp_dir().join(format!("course-html-test-{}", std::process::id()));
+    let output = course(&["check", "1", "--url", &url, "--html"], &[("COURSE_STATE_DIR", &state)]);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "a wrong server fails:\n{out}");
+    let line = out.lines().find(|l| l.starts_with("drawn as a sequence diagram: ")).unwrap_or_else(|| {
+        panic!("expected the page's path:\n{out}");
+    });
+    let path = PathBuf::from(line.trim_start_matches("drawn as a sequence diagram: "));
+    assert!(path.starts_with(&state), "the page is in the state folder: {}", path.display());
+    let page = std::fs::read_to_string(&path).expect("the page was written");
+    let _ = std::fs::remove_dir_all(&state);
+    for part in
+        ["<svg", "class=\"sent\"", "class=\"received\"", "class=\"expected\"", "&gt; POST /boards/board-1"]
+    {
+        assert!(page.contains(part), "the page has {part:?}:\n{page}");
+    }
+}
+
 /// The failure shows hint 1 already, so `hint` starts at hint 2; once every
 /// hint is out it recaps them all, in order.
 #[test]
