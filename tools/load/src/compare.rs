@@ -409,6 +409,7 @@ mod tests {
                 duration: Duration::from_secs(1),
                 warmup: Duration::from_secs(1),
                 text: false,
+                rate: None,
             }),
             out: None,
             command: "load compare … fanout".into(),

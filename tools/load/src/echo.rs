@@ -4,6 +4,13 @@
 //! Closed-loop load like this measures what the server does per message
 //! (throughput) and how long one trip takes (latency) together: with N
 //! connections, messages/s ≈ N ÷ the mean round trip.
+//!
+//! With a rate (`--rate 1000`), the connections share a schedule instead:
+//! each sends every N ÷ rate seconds (still one message in flight), so the
+//! round trip is measured at a load that doesn't depend on how fast the
+//! server is — what comparing two servers, or a server with and without a
+//! proxy in front, needs. Each round trip is timed from its actual send; a
+//! connection behind schedule sends at once to catch up.
 
 use std::time::{Duration, Instant};
 
@@ -34,6 +41,9 @@ pub struct EchoOptions {
     pub warmup: Duration,
     /// Text messages (the server validates UTF-8) instead of binary ones.
     pub text: bool,
+    /// Messages per second over all connections; `None`: as fast as the
+    /// echoes come back.
+    pub rate: Option<f64>,
 }
 
 /// What came out.
@@ -42,6 +52,8 @@ pub struct EchoReport {
     pub connections: usize,
     pub size: usize,
     pub measured: Duration,
+    /// The rate asked for, if any.
+    pub rate: Option<f64>,
     /// Round trips completed in the measured time.
     pub messages: u64,
     pub latency: Latency,
@@ -64,9 +76,10 @@ impl EchoReport {
 
 impl std::fmt::Display for EchoReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let asked = self.rate.map_or(String::new(), |rate| format!(" (paced at {rate:.0}/s)"));
         write!(
             f,
-            "{} connections × {} B: {:.0} messages/s; round trip {}",
+            "{} connections × {} B: {:.0} messages/s{asked}; round trip {}",
             self.connections,
             self.size,
             self.messages_per_second(),
@@ -95,9 +108,18 @@ pub async fn run(port: u16, server: Option<u32>, options: &EchoOptions) -> Resul
     let start = Instant::now();
     let counted_from = start + options.warmup;
     let until = counted_from + options.duration;
+    // Each connection's period, and their starts spread over one period,
+    // so that the messages are spread evenly over time.
+    let period = options.rate.map(|rate| Duration::from_secs_f64(options.connections as f64 / rate));
     let mut tasks = JoinSet::new();
-    for socket in sockets {
-        tasks.spawn(echo_until(socket, message.clone(), counted_from, until));
+    for (i, socket) in sockets.into_iter().enumerate() {
+        let pace = period.map(|period| {
+            let first = start + period.mul_f64(i as f64 / options.connections as f64);
+            let mut ticks = tokio::time::interval_at(first.into(), period);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            ticks
+        });
+        tasks.spawn(echo_until(socket, message.clone(), pace, counted_from, until));
     }
     tokio::time::sleep_until(counted_from.into()).await;
     let cpu = CpuMeter::start(server);
@@ -110,22 +132,28 @@ pub async fn run(port: u16, server: Option<u32>, options: &EchoOptions) -> Resul
         connections: options.connections,
         size: options.size,
         measured: options.duration,
+        rate: options.rate,
         messages: histogram.len(),
         latency: Latency::of(&histogram),
         server_cpu,
     })
 }
 
-/// One connection's loop: send, wait for the echo, check it, repeat until
-/// `until`. Round trips that start after `counted_from` are recorded.
+/// One connection's loop: (wait for its next tick, when paced,) send, wait
+/// for the echo, check it, repeat until `until`. Round trips that start
+/// after `counted_from` are recorded.
 async fn echo_until(
     mut socket: Socket,
     message: Message,
+    mut pace: Option<tokio::time::Interval>,
     counted_from: Instant,
     until: Instant,
 ) -> Result<Histogram<u64>> {
     let mut histogram = latency::histogram();
     loop {
+        if let Some(ticks) = &mut pace {
+            ticks.tick().await;
+        }
         let sent = Instant::now();
         if sent >= until {
             break;

@@ -115,6 +115,18 @@ struct EchoArgs {
     /// Send text messages instead of binary ones.
     #[arg(long)]
     text: bool,
+    /// Messages per second over all connections (each still waits for its
+    /// echo): a fixed load, instead of as fast as the server answers.
+    #[arg(long, value_parser = positive_rate)]
+    rate: Option<f64>,
+}
+
+/// A rate of messages per second: a positive number.
+fn positive_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!("a rate is a positive number of messages per second, got {text:?}")),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -196,6 +208,7 @@ impl From<EchoArgs> for EchoOptions {
             duration: Duration::from_secs(args.secs),
             warmup: Duration::from_secs(args.warmup_secs),
             text: args.text,
+            rate: args.rate,
         }
     }
 }

@@ -27,12 +27,34 @@ async fn echo_load_counts_every_round_trip() {
         duration: Duration::from_millis(500),
         warmup: Duration::from_millis(100),
         text: true,
+        rate: None,
     };
     let report = echo::run(server.port(), Some(server.pid()), &options).await.unwrap();
     assert!(report.messages > 0, "{report}");
     assert_eq!(report.latency.count, report.messages);
     assert!(report.latency.p50 <= report.latency.p99 && report.latency.p99 <= report.latency.max);
     assert!(report.server_cpu.is_some());
+}
+
+/// Paced, the load sends no more than its rate: a fixed load, however fast
+/// the server answers (flat out, these connections make thousands).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echo_load_at_a_rate_sends_no_more_than_it() {
+    let server = start(env!("CARGO_BIN_EXE_ref-tungstenite-echo"), "test-echo-rate").await;
+    let options = EchoOptions {
+        path: "/ws".into(),
+        connections: 4,
+        size: 100,
+        duration: Duration::from_secs(1),
+        warmup: Duration::from_millis(200),
+        text: true,
+        rate: Some(200.0),
+    };
+    let report = echo::run(server.port(), Some(server.pid()), &options).await.unwrap();
+    assert!(report.messages > 0, "{report}");
+    // 200 in the measured second, and each connection's one in flight at its end.
+    assert!(report.messages <= 200 + 4, "paced at 200/s for 1 s, it sent {}: {report}", report.messages);
+    assert!(report.to_string().contains("paced at 200/s"), "{report}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
