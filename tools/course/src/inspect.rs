@@ -11,6 +11,11 @@
 //!      1.377 ms #1 → frame FIN=1 RSV=000 text (0x1) MASK=1 len=5 (7-bit) key=37 fa 21 3d …
 //! ```
 //!
+//! Its live view (port 3002, `--view` to change, `--no-view` for none) is a
+//! page fed by Server-Sent Events, and the stream the book's "Wire" panels
+//! read; pages served from this computer may read it (CORS), others only
+//! when named with `--allow-origin`.
+//!
 //! The work is done by the `course-inspect` crate (tools/inspect); this
 //! module only prints its records.
 

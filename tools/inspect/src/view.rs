@@ -57,6 +57,11 @@ pub struct View {
 }
 
 /// The next id, and the last [`HISTORY`] events with their ids.
+///
+/// Ids start at the time the view was made, in microseconds since 1970, not
+/// at 1: a viewer that reconnects to an inspector started again sends the
+/// old one's `Last-Event-ID`, which must not hide the new records (they are
+/// all newer, so their ids are all larger).
 #[derive(Debug)]
 struct History {
     next_id: u64,
@@ -77,7 +82,7 @@ impl View {
             sender: broadcast::channel(BACKLOG).0,
             about: format!("event: inspector\ndata: {about}\n\n"),
             origins,
-            history: Mutex::new(History { next_id: 1, kept: VecDeque::new() }),
+            history: Mutex::new(History { next_id: first_id(), kept: VecDeque::new() }),
         })
     }
 
@@ -101,6 +106,12 @@ impl View {
         matches!(host, Some("localhost" | "127.0.0.1" | "[::1]"))
             || self.origins.iter().any(|allowed| allowed.trim_end_matches('/') == origin)
     }
+}
+
+/// Microseconds since 1970, now (1 if the clock is before then).
+fn first_id() -> u64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    now.map_or(1, |since| u64::try_from(since.as_micros()).unwrap_or(u64::MAX / 2))
 }
 
 impl Sink for View {

@@ -29,9 +29,15 @@ fn marker(view: &View, n: u64) {
     view.record(Record { conn: n, ms: 0.0, dir: Dir::Proxy, item: Item::End { how: format!("marker {n}") } });
 }
 
+/// The record an event carries: its `conn` is the marker's number.
+fn marker_of(event: &Event) -> u64 {
+    let data: serde_json::Value = serde_json::from_str(&event.data).unwrap();
+    data["record"]["conn"].as_u64().unwrap()
+}
+
 /// Subscribes with `headers`; returns the response head and the events up
-/// to (and with) the one whose id is `until`.
-async fn subscribe(addr: std::net::SocketAddr, headers: &str, until: &str) -> (String, Vec<Event>) {
+/// to (and with) marker `until`.
+async fn subscribe(addr: std::net::SocketAddr, headers: &str, until: u64) -> (String, Vec<Event>) {
     let mut stream = within("connecting", TcpStream::connect(addr)).await.unwrap();
     let request = format!("GET /events HTTP/1.1\r\nHost: x\r\n{headers}\r\n");
     within("subscribing", stream.write_all(request.as_bytes())).await.unwrap();
@@ -52,7 +58,7 @@ async fn subscribe(addr: std::net::SocketAddr, headers: &str, until: &str) -> (S
     loop {
         for item in items.drain(..) {
             if let SseItem::Event(event) = item {
-                let done = event.id.as_deref() == Some(until);
+                let done = event.name == "record" && marker_of(&event) == until;
                 events.push(event);
                 if done {
                     return (head, events);
@@ -72,14 +78,14 @@ async fn a_loopback_page_may_read_the_stream_which_says_where_the_proxy_is_and_r
     for n in 1..=3 {
         marker(&view, n);
     }
-    let (head, events) = subscribe(addr, "Origin: http://localhost:4000\r\n", "3").await;
+    let (head, events) = subscribe(addr, "Origin: http://localhost:4000\r\n", 3).await;
     assert!(head.contains("Access-Control-Allow-Origin: http://localhost:4000\r\n"), "{head}");
     assert!(head.contains("Vary: Origin"), "{head}");
     assert_eq!(events[0].name, "inspector");
     let about: serde_json::Value = serde_json::from_str(&events[0].data).unwrap();
     assert_eq!(about, serde_json::json!({ "listen": "127.0.0.1:3001", "to": "localhost:3000" }));
-    let ids: Vec<_> = events[1..].iter().map(|e| e.id.clone().unwrap_or_default()).collect();
-    assert_eq!(ids, ["1", "2", "3"], "a new viewer gets the records kept so far");
+    let markers: Vec<_> = events[1..].iter().map(marker_of).collect();
+    assert_eq!(markers, [1, 2, 3], "a new viewer gets the records kept so far");
 }
 
 #[tokio::test]
@@ -89,9 +95,32 @@ async fn a_viewer_that_reconnects_gets_only_what_it_missed() {
     for n in 1..=4 {
         marker(&view, n);
     }
-    let (_, events) = subscribe(addr, "Last-Event-ID: 2\r\n", "4").await;
-    let ids: Vec<_> = events.iter().filter_map(|e| e.id.clone()).collect();
-    assert_eq!(ids, ["3", "4"]);
+    let (_, events) = subscribe(addr, "", 4).await;
+    let second = events.iter().find(|e| e.name == "record" && marker_of(e) == 2).unwrap();
+    let last_seen = second.id.clone().unwrap();
+    let (_, events) = subscribe(addr, &format!("Last-Event-ID: {last_seen}\r\n"), 4).await;
+    let markers: Vec<_> = events.iter().filter(|e| e.name == "record").map(marker_of).collect();
+    assert_eq!(markers, [3, 4]);
+}
+
+/// A viewer of an inspector that was started again sends the old one's
+/// last id: the new one's records are newer, and all of them come.
+#[tokio::test]
+async fn a_viewer_of_an_earlier_inspector_gets_everything() {
+    let earlier = View::new();
+    marker(&earlier, 1);
+    let view = View::new();
+    let addr = serve(&view).await;
+    marker(&view, 2);
+    let (_, events) = subscribe(addr, "", 2).await;
+    let new_id: u64 = events.last().unwrap().id.as_deref().unwrap().parse().unwrap();
+    // The earlier view's ids: below the new one's, even though each started afresh.
+    let (_, old_events) = subscribe(serve(&earlier).await, "", 1).await;
+    let old_id: u64 = old_events.last().unwrap().id.as_deref().unwrap().parse().unwrap();
+    assert!(old_id < new_id, "{old_id} < {new_id}");
+    let (_, events) = subscribe(addr, &format!("Last-Event-ID: {old_id}\r\n"), 2).await;
+    let markers: Vec<_> = events.iter().filter(|e| e.name == "record").map(marker_of).collect();
+    assert_eq!(markers, [2]);
 }
 
 #[tokio::test]
@@ -106,7 +135,7 @@ async fn other_websites_may_not_read_what_passed_through_the_proxy() {
         ("http://[::1]:4000", true),
         ("https://course.example", true),
     ] {
-        let (head, _) = subscribe(addr, &format!("Origin: {origin}\r\n"), "1").await;
+        let (head, _) = subscribe(addr, &format!("Origin: {origin}\r\n"), 1).await;
         assert_eq!(head.contains("Access-Control-Allow-Origin"), allowed, "{origin}: {head}");
     }
 }
