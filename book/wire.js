@@ -137,6 +137,7 @@
           'the inspector, it lets only pages from this computer read what it saw; for this page ' +
           `(${location.origin}), start it with --allow-origin ${location.origin}.`);
       } else {
+        this.described({});
         this.setState('no-server', 'no inspector');
         this.say(`No inspector answered at ${base}. Start it in a terminal, in front of your server: ` +
           `cargo course inspect --to ${this.port} (its live view listens on port 3002), then press ` +
