@@ -6,7 +6,9 @@
 #
 #   tools/inspect/measure.sh [ROUNDS] [RATE] [CONNECTIONS]   # defaults: 7 1000 10
 #
-# Builds release binaries first. Each round is `load echo --rate RATE`
+# The inspector is the debug build `cargo course inspect` runs (INSPECTOR=
+# release measures a release build); the server and the load tool are
+# release builds, as the appendix's figures are. Each round is `load echo --rate RATE`
 # (messages/s over all connections, one in flight each; 100-byte text
 # messages, which the inspector decodes and prints, to /dev/null). Prints
 # each round's report (directly: the server's CPU per message; through the
@@ -20,7 +22,13 @@ rounds=${1:-7}
 rate=${2:-1000}
 connections=${3:-10}
 
-cargo build --release --quiet --package course --package course-load --package sol04-frames
+profile=${INSPECTOR:-debug}
+cargo build --release --quiet --package course-load --package sol04-frames
+if [ "$profile" = release ]; then
+  cargo build --release --quiet --package course
+else
+  cargo build --quiet --package course
+fi
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 bin="$target_dir/release"
 
@@ -30,7 +38,7 @@ proxy_port=$(free_port)
 
 PORT=$server_port RUST_LOG=warn "$bin/sol04-frames" >/dev/null 2>&1 &
 server=$!
-"$bin/course" inspect --to "127.0.0.1:$server_port" --listen "$proxy_port" --no-view >/dev/null 2>&1 &
+"$target_dir/$profile/course" inspect --to "127.0.0.1:$server_port" --listen "$proxy_port" --no-view >/dev/null 2>&1 &
 inspector=$!
 trap 'kill $server $inspector 2>/dev/null || true' EXIT
 for port in "$server_port" "$proxy_port"; do
@@ -40,7 +48,7 @@ for port in "$server_port" "$proxy_port"; do
   done
 done
 
-echo "load average: $(cut -d' ' -f1-3 /proc/loadavg); $rounds rounds of ${rate} msg/s over $connections connections"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg); $rounds rounds of ${rate} msg/s over $connections connections; the inspector's $profile build"
 p50() {
   "$bin/load" echo --port "$1" --pid "$2" --rate "$rate" --connections "$connections" --size 100 --text \
     --secs 5 --warmup-secs 1 | tee /dev/stderr | sed -n 's/.*round trip p50 \([0-9.]*\) ms.*/\1/p'
