@@ -16,11 +16,18 @@
 //! fail, in stage order, is `caught-by`, and that its failure's first line
 //! contains `says` (the first line names the behaviour that is wrong).
 //!
-//! The scratch copy lives in `<target>/catalogue/workspace` with a target
-//! folder of its own, `<target>/catalogue/target`: two checkouts of one
-//! workspace sharing a target folder make cargo reuse the other checkout's
-//! artifacts. Both are kept between runs, and only files that changed are
-//! copied, so each variant rebuilds just the solution crate and its checks.
+//! The scratch copy lives in `<target>/catalogue/workspace`. Two checkouts
+//! of one workspace sharing a target folder would make cargo reuse the other
+//! checkout's artifacts (it names a crate of the workspace by its path
+//! relative to the workspace's root), so the copy's own crates get another
+//! version (`0.1.0-catalogue`): then they are compiled as crates of their
+//! own, while its dependencies (tokio, axum, reqwest… unchanged) are the very
+//! ones the course already compiled. Cargo's build folder
+//! (`CARGO_BUILD_BUILD_DIR`) is the course's target folder, which holds those;
+//! the copy's finished binaries go to `<target>/catalogue/target`, so that
+//! they never replace the course's own. The copy is kept between runs, and
+//! only files that changed are copied, so each variant rebuilds just the
+//! solution crate and its checks.
 //! The checks run with `COURSE_FAIL_FAST`, so a run stops at the first
 //! failure instead of waiting for every later check.
 
@@ -221,8 +228,11 @@ pub fn judge(variant: &Variant, reports: &[CheckReport]) -> Verdict {
 pub struct Scratch {
     /// The copy of the course: `<target>/catalogue/workspace`.
     pub root: PathBuf,
-    /// Its own target folder: `<target>/catalogue/target`.
+    /// Its own target folder, for the finished binaries: `<target>/catalogue/target`.
     pub target: PathBuf,
+    /// Cargo's build folder: the course's target folder, whose compiled
+    /// dependencies the copy reuses.
+    build_dir: PathBuf,
     /// Check reports and full transcripts of the variant being run.
     reports: PathBuf,
     /// The real course, to restore files from.
@@ -246,6 +256,7 @@ impl Scratch {
         let scratch = Scratch {
             root: dir.join("workspace"),
             target: dir.join("target"),
+            build_dir: base,
             reports: dir.join("reports"),
             source: source.to_path_buf(),
             _lock: lock,
@@ -269,6 +280,7 @@ impl Scratch {
         let (from, to) = (self.source.join(file), self.root.join(file));
         match std::fs::read(&from) {
             Ok(content) => {
+                let content = if file.ends_with("Cargo.toml") { another_version(content) } else { content };
                 if std::fs::read(&to).ok().as_deref() != Some(&content[..]) {
                     if let Some(parent) = to.parent() {
                         std::fs::create_dir_all(parent)?;
@@ -309,6 +321,10 @@ impl Scratch {
             .args(["test", "--quiet", "--package", &package, "--test", "checks"])
             .current_dir(&self.root)
             .env("CARGO_TARGET_DIR", &self.target)
+            .env(
+                "CARGO_BUILD_BUILD_DIR",
+                std::env::var_os("CARGO_BUILD_BUILD_DIR").unwrap_or_else(|| self.build_dir.clone().into()),
+            )
             .env(REPORT_ENV, &report)
             .env(FAIL_FAST_ENV, "1")
             .env(TRANSCRIPTS_ENV, self.reports.join("transcripts"))
@@ -321,6 +337,34 @@ impl Scratch {
         }
         Ok(judge(variant, &reports))
     }
+}
+
+/// The version the copy's crates get instead of their own, so that cargo
+/// compiles them apart from the course's (see the module's documentation).
+const COPY_VERSION_SUFFIX: &str = "-catalogue";
+
+/// A crate's manifest with `-catalogue` added to its `[package]` version
+/// (`version = "0.1.0"` becomes `version = "0.1.0-catalogue"`). The root
+/// manifest and manifests without a version line are returned as they are.
+fn another_version(manifest: Vec<u8>) -> Vec<u8> {
+    let Ok(text) = String::from_utf8(manifest.clone()) else { return manifest };
+    let mut in_package = false;
+    let mut changed = false;
+    let mut out = String::with_capacity(text.len() + COPY_VERSION_SUFFIX.len());
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            in_package = trimmed == "[package]";
+        }
+        if in_package && !changed && trimmed.starts_with("version = \"") && trimmed.ends_with('"') {
+            let version = &trimmed["version = \"".len()..trimmed.len() - 1];
+            out.push_str(&format!("version = \"{version}{COPY_VERSION_SUFFIX}\"\n"));
+            changed = true;
+        } else {
+            out.push_str(line);
+        }
+    }
+    out.into_bytes()
 }
 
 /// A lock file holding the process id of the gate using the scratch copy.
@@ -505,6 +549,16 @@ mod tests {
 
     fn first_check_name() -> &'static str {
         chapter1().checks_in_order()[0].name
+    }
+
+    #[test]
+    fn the_copy_s_crates_get_another_version_and_nothing_else_changes() {
+        let manifest = "[package]\nname = \"sol01-http\"\nversion = \"0.1.0\"\nedition.workspace = true\n\n\
+            [dependencies]\nhttparse = { version = \"1.10\" }\n";
+        let copied = String::from_utf8(another_version(manifest.as_bytes().to_vec())).expect("UTF-8");
+        assert_eq!(copied, manifest.replace("version = \"0.1.0\"", "version = \"0.1.0-catalogue\""));
+        let root = "[workspace]\nmembers = [\"a\"]\n\n[workspace.package]\nversion = \"0.1.0\"\n";
+        assert_eq!(another_version(root.as_bytes().to_vec()), root.as_bytes());
     }
 
     #[test]

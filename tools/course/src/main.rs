@@ -173,7 +173,7 @@ enum Command {
     Verify { chapters: Vec<String> },
     /// Serves the book on http://localhost:4000 and rebuilds it as its files
     /// change. The first run installs mdBook and its two preprocessors at the
-    /// versions the book is built with (about four minutes of compiling, once).
+    /// versions the book is built with (about two minutes of compiling, once).
     Book {
         /// Only install (or update) the mdBook tools; don't serve.
         #[arg(long)]

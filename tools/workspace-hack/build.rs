@@ -1,0 +1,3 @@
+//! Empty: it exists so that cargo counts this crate's build-dependencies
+//! (see Cargo.toml), which unify the features of the proc macros' syn.
+fn main() {}
