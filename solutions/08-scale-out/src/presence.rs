@@ -137,16 +137,23 @@ impl Presence {
         tokio::pin!(listening);
         loop {
             let boards = tokio::select! {
+                // Draining first: once it has begun, nothing more is
+                // written, not even the leaves of the closing connections.
+                biased;
+                () = draining.begun() => return,
                 () = self.rooms.wake.notified() => self.rooms.take_changed(),
                 _ = tick.tick() => {
+                    // The shared connection notices a Redis that went
+                    // away and came back on its next command: make sure
+                    // there is one, so it reconnects before a client asks.
+                    let _: Result<String, _> = redis::cmd("PING").query_async(&mut self.store.shared()).await;
                     // Changed or not, every entry is rewritten: that is
                     // the refresh that keeps it from expiring.
                     let mut boards = self.rooms.boards();
                     boards.extend(self.rooms.take_changed());
                     boards
                 }
-                () = &mut listening => unreachable!("listening never ends"),
-                () = draining.begun() => return,
+                never = &mut listening => match never {},
             };
             for board in boards {
                 let written = self.write(&board).await;
@@ -164,7 +171,7 @@ impl Presence {
     /// whenever another instance says its part changed. When the
     /// subscription is lost (Redis went away), members are told and the
     /// subscription is taken again, as soon as Redis answers.
-    async fn listen(self) {
+    async fn listen(self) -> std::convert::Infallible {
         loop {
             match self.store.subscriber().await {
                 Ok(mut subscriber) => match subscriber.subscribe(keys::PRESENCE_CHANNEL).await {
@@ -176,6 +183,9 @@ impl Presence {
                         let mut messages = subscriber.on_message();
                         while let Some(message) = messages.next().await {
                             let Ok(board) = message.get_payload::<String>() else { continue };
+                            if !self.rooms.has(&board) {
+                                continue;
+                            }
                             if let Err(error) = self.refresh(&board).await {
                                 tracing::warn!(%board, "presence: {error}");
                             }

@@ -275,6 +275,11 @@ impl Rooms {
         self.lock().get(board).map(Room::local).unwrap_or_default()
     }
 
+    /// Whether this instance has members on `board`.
+    pub fn has(&self, board: &str) -> bool {
+        self.lock().contains_key(board)
+    }
+
     /// The boards this instance has members on.
     pub fn boards(&self) -> Vec<String> {
         self.lock().keys().cloned().collect()
