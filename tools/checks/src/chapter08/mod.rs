@@ -85,8 +85,8 @@ const COMMANDS_SECTION: Section =
     Section { page: PAGE, anchor: "commands-through-any-instance", title: "Commands through any instance" };
 
 const CHECKS: &[Check] = &[
-    shared::creates_spread_over_three_instances_get_distinct_ids::CHECK,
     shared::a_session_and_a_ticket_work_on_every_instance_and_a_ticket_only_once::CHECK,
+    shared::creates_spread_over_three_instances_get_distinct_ids::CHECK,
     events::an_event_stream_sees_a_task_created_through_another_instance_within_500_ms::CHECK,
     events::a_reconnection_to_another_instance_replays_exactly_the_missed_events::CHECK,
     events::a_last_event_id_older_than_the_stream_gets_reset_and_a_snapshot::CHECK,
