@@ -22,6 +22,7 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use axum::extract::ws::close_code;
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use futures_util::{StreamExt, stream};
@@ -111,6 +112,20 @@ pub async fn end_streams(
     Response::from_parts(parts, Body::from_stream(body))
 }
 // ANCHOR_END: end_streams
+
+// ANCHOR: close_connections
+/// Middleware: while the server drains, every answer but an upgrade says
+/// `Connection: close`, and hyper closes the connection after it. (A
+/// connection accepted just before the drain still gets its first request
+/// answered: see `server::serve_connection`.)
+pub async fn close_connections(State(draining): State<Draining>, request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    if draining.is_draining() && response.status() != StatusCode::SWITCHING_PROTOCOLS {
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+// ANCHOR_END: close_connections
 
 /// A delay in [`RETRY_JITTER_MS`], from the operating system's generator.
 fn jittered_retry_ms() -> u64 {

@@ -211,6 +211,7 @@ pub fn app_with(state: AppState) -> Router {
         // an event stream ends when the server shuts down.
         .layer(from_fn_with_state(state.metrics.clone(), metrics::count_deliveries))
         .layer(from_fn_with_state(state.draining.clone(), shutdown::end_streams))
+        .layer(from_fn_with_state(state.draining.clone(), shutdown::close_connections))
         .layer(from_fn_with_state(slots, limits::admit))
         .layer(from_fn_with_state(state.auth.clone(), auth::gate))
         .layer(origin::cors(origins.clone()))

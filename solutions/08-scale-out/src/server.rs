@@ -9,6 +9,8 @@
 //! else's.
 
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -80,12 +82,25 @@ pub async fn accept(
 /// Speaks HTTP/1.1 on one connection, plain or TLS alike, until it closes.
 /// `with_upgrades` lets a request leave HTTP behind: the WebSocket upgrade.
 /// When the server drains, the request in hand (if any) is answered, and
-/// the connection closes.
+/// the connection closes. A connection that has not sent a request yet was
+/// accepted before the drain began: its first request is answered too (with
+/// `Connection: close`, see `shutdown::close_connections`) — hyper's own
+/// graceful shutdown would drop it unanswered, and a client whose request
+/// was on its way would see a reset instead of the `503` of `/healthz`.
 async fn serve_connection<S>(stream: S, app: Router, head_timeout: Duration, draining: Draining)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = TowerToHyperService::new(app);
+    // Whether hyper has handed this connection's service a request yet.
+    let used = Arc::new(AtomicBool::new(false));
+    let app = TowerToHyperService::new(app);
+    let service = hyper::service::service_fn({
+        let used = Arc::clone(&used);
+        move |request| {
+            used.store(true, Ordering::Relaxed);
+            hyper::service::Service::call(&app, request)
+        }
+    });
     let connection = hyper::server::conn::http1::Builder::new()
         // hyper measures the time with the timer it is given; without one,
         // it has no timeout at all.
@@ -97,7 +112,9 @@ where
     let outcome = tokio::select! {
         outcome = connection.as_mut() => outcome,
         () = draining.begun() => {
-            connection.as_mut().graceful_shutdown();
+            if used.load(Ordering::Relaxed) {
+                connection.as_mut().graceful_shutdown();
+            }
             connection.await
         }
     };
