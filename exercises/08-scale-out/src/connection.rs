@@ -64,11 +64,12 @@ use crate::store::Unavailable;
 use crate::typing::Typing;
 
 /// tungstenite's read buffer per connection. Its default, 128 KiB, is
-/// allocated and zero-filled on the first read: about 137 KB resident per
-/// idle connection in all. Presence messages are tens of bytes, and a message
-/// bigger than the buffer is still read whole, in several reads. With 4 KiB
-/// a whole idle connection of this server costs about 10 KiB.
-const READ_BUFFER_BYTES: usize = 4096;
+/// allocated and zero-filled on the first read, and is nearly all that an
+/// idle connection costs. Presence messages are tens of bytes: 1 KiB holds
+/// dozens of them, and a message bigger than the buffer is still read whole,
+/// in several reads. The buffer is the largest single cost of an idle
+/// connection even so (the book's "What an idle connection costs").
+const READ_BUFFER_BYTES: usize = 1024;
 
 /// Frames the read loop may queue for the writer. A full outbox means the
 /// client is not reading: pings are then skipped, and anything else waits.
