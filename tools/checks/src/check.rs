@@ -122,6 +122,11 @@ pub enum Needs {
     /// handed over in [`crate::Locals`]. Against a server at a URL the check
     /// is skipped with this reason.
     Code(&'static str),
+    /// Starts a private `redis-server` (chapter 8) and instances of the
+    /// learner's server on it. Skipped, with the install command, when
+    /// `redis-server` is missing and `CI` is unset; against a server at a
+    /// URL, skipped too.
+    Redis,
 }
 
 /// The knobs every server of the course takes (see the book's conventions).

@@ -520,6 +520,13 @@ impl Ws {
     /// Reads past text messages until a close frame, and returns its code;
     /// `Err` when the connection ends otherwise, or nothing comes.
     pub async fn expect_close(&mut self, code: u16, expected: &str) -> Result<(), Failure> {
+        self.expect_close_in(&[code], expected).await.map(|_| ())
+    }
+
+    /// Reads past text messages until a close frame with one of `codes`,
+    /// and returns its code; `Err` when the connection ends otherwise, or
+    /// nothing comes.
+    pub async fn expect_close_in(&mut self, codes: &[u16], expected: &str) -> Result<u16, Failure> {
         let deadline = Instant::now() + ANSWER_TIMEOUT;
         let mut skipped = 0;
         loop {
@@ -529,9 +536,10 @@ impl Ws {
                     skipped += 1;
                     continue;
                 }
-                Ok(Some(Ok(Message::Close(Some(frame))))) if u16::from(frame.code) == code => {
+                Ok(Some(Ok(Message::Close(Some(frame))))) if codes.contains(&u16::from(frame.code)) => {
+                    let code = u16::from(frame.code);
                     self.note(format!("← close frame, code {code}"));
-                    return Ok(());
+                    return Ok(code);
                 }
                 Ok(Some(Ok(Message::Close(frame)))) => {
                     format!("a close frame with code {}", frame.map_or(1005, |f| u16::from(f.code)))
@@ -541,7 +549,8 @@ impl Ws {
                 Ok(None) => "the connection closed without a close frame".to_owned(),
             };
             self.note(format!("← {got}"));
-            return Err(self.fail(format!("expected close {code}, got {got}"), expected));
+            let codes: Vec<String> = codes.iter().map(u16::to_string).collect();
+            return Err(self.fail(format!("expected close {}, got {got}", codes.join(" or ")), expected));
         }
     }
 

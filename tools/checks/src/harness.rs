@@ -343,6 +343,14 @@ pub fn run_check(chapter: &Chapter, check: &'static Check, server: &Server, inde
     if let (Server::Remote { .. }, Needs::Tunables(reason) | Needs::Code(reason)) = (server, check.needs) {
         return Verdict::Skipped(reason);
     }
+    if check.needs == Needs::Redis {
+        if let Server::Remote { .. } = server {
+            return Verdict::Skipped(crate::chapter08::STARTS_ITS_OWN);
+        }
+        if let Some(reason) = crate::chapter08::redis_server::skip_reason() {
+            return Verdict::Skipped(reason);
+        }
+    }
     let tunables = chapter.tunables;
     let server = server.clone();
     let (send, receive) = mpsc::channel();

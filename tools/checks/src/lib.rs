@@ -37,6 +37,8 @@
 //! - [`dial`]: chapter 7's client — HTTP, event streams and WebSockets over
 //!   plain TCP or TLS (the TLS itself comes from `course-checks-tls`).
 //! - [`chapter07`]: the checks of chapter 7, "Running it in production".
+//! - [`chapter08`]: the checks of chapter 8, "Scaling out": a private
+//!   `redis-server` and several instances of the learner's server per check.
 
 pub mod chapter01;
 pub mod chapter02;
@@ -45,6 +47,7 @@ pub mod chapter04;
 pub mod chapter05;
 pub mod chapter06;
 pub mod chapter07;
+pub mod chapter08;
 pub mod check;
 pub mod descriptors;
 pub mod dial;
@@ -74,6 +77,7 @@ pub const CHAPTERS: &[&Chapter] = &[
     &chapter05::CHAPTER,
     &chapter06::CHAPTER,
     &chapter07::CHAPTER,
+    &chapter08::CHAPTER,
 ];
 
 /// Finds a chapter by number (`1`) or folder slug (`01-http`).

@@ -42,6 +42,12 @@ impl Launch {
     {
         Launch(Arc::new(move |listener, vars, stop, keep| Box::pin(start(listener, vars, stop, keep))))
     }
+
+    /// The learner's server on `listener`, as a future to spawn (chapter 8
+    /// starts several).
+    pub fn serve(&self, listener: TcpListener, vars: Vars, stop: Stop, keep: &Keep) -> Serving {
+        (self.0)(listener, vars, stop, keep)
+    }
 }
 
 /// A server's state, kept across an in-process restart. The test binary

@@ -1,0 +1,284 @@
+//! Stage 2: events across instances — a Redis Stream per board, replay
+//! from any instance, one read per board per instance.
+
+use super::{EVENTS, FANOUT_SECTION, REPLAY_SECTION, STREAMS_SECTION};
+use crate::Needs;
+use crate::check::check;
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+
+use super::cluster::{self, REPLAY_CAPACITY, create, sign_in};
+use super::redis_server::RedisServer;
+use crate::dial::{Dial, Events};
+use crate::http::ANSWER_TIMEOUT;
+use crate::{Failure, Target};
+
+/// How soon an event created through one instance must reach a stream on another.
+const CROSS_INSTANCE: Duration = Duration::from_millis(500);
+
+/// How many event streams watch one board in the fan-out check.
+const WATCHERS: usize = 100;
+
+/// Opens `board`'s event stream on `dial`, optionally from `last_event_id`.
+async fn subscribe(
+    dial: &Dial,
+    cookie: &str,
+    board: &str,
+    last_event_id: Option<&str>,
+) -> Result<Events, Failure> {
+    let stream = dial
+        .request("GET", format!("/boards/{board}/events"))
+        .header("Cookie", cookie)
+        .header_opt("Last-Event-ID", last_event_id)
+        .events()
+        .await?;
+    stream.answer.expect_status(200, "200 and an event stream")?;
+    Ok(stream)
+}
+
+/// The title in an event's data.
+fn title(data: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(data)
+        .ok()
+        .and_then(|task| task["title"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| data.to_owned())
+}
+
+check!(Check {
+    name: an_event_stream_sees_a_task_created_through_another_instance_within_500_ms,
+    stage: EVENTS,
+    section: STREAMS_SECTION,
+    hints: &[
+        "Append each change to the board's Redis Stream (`XADD`) in the same step as the change \
+         (a Lua script), with the event's id as the entry id: `XADD … <id>-0 name … data …`.",
+        "Each instance reads the stream with a blocking `XREAD BLOCK … STREAMS <key> <last id>` \
+         and hands every entry to its subscribers of that board.",
+    ],
+    needs: Needs::Redis,
+});
+async fn an_event_stream_sees_a_task_created_through_another_instance_within_500_ms(
+    t: Target,
+) -> Result<(), Failure> {
+    let redis = RedisServer::start().await?;
+    let mut instances = cluster::start_many(&t, &redis, &["a", "b"]).await?;
+    let outcome = sign_in(&instances[0].dial, "Alice").await;
+    let cookie = instances[0].explain(outcome).await?;
+    let board = t.board(1);
+    let mut stream = subscribe(&instances[0].dial, &cookie, &board, None).await?;
+    stream.next_event(ANSWER_TIMEOUT, "event: snapshot").await?;
+    for n in 1..=3 {
+        let title = format!("Created through b, {n}");
+        create(&instances[1].dial, &cookie, &board, &title).await?;
+        let expected = format!(
+            "event: task_created for \"{title}\" on instance a's stream, within {} ms of instance b's 201",
+            CROSS_INSTANCE.as_millis()
+        );
+        let event = stream.next_event(CROSS_INSTANCE, &expected).await?;
+        if event.name != "task_created" || super::events::title(&event.data) != title {
+            return Err(
+                stream.fail(format!("instance a's stream said event: {} instead", event.name), expected)
+            );
+        }
+    }
+    Ok(())
+}
+
+check!(Check {
+    name: a_reconnection_to_another_instance_replays_exactly_the_missed_events,
+    stage: EVENTS,
+    section: REPLAY_SECTION,
+    hints: &[
+        "Entry `N-0` is event `N`, so `Last-Event-ID: N` is `XRANGE <key> (N+1)-0 +`: the same on \
+         every instance.",
+        "Subscribe to the live events first, then read the replay; skip live events whose id you \
+         already sent, so none is missed or sent twice.",
+    ],
+    needs: Needs::Redis,
+});
+async fn a_reconnection_to_another_instance_replays_exactly_the_missed_events(
+    t: Target,
+) -> Result<(), Failure> {
+    let redis = RedisServer::start().await?;
+    let mut instances = cluster::start_many(&t, &redis, &["a", "b", "c"]).await?;
+    let outcome = sign_in(&instances[0].dial, "Alice").await;
+    let cookie = instances[0].explain(outcome).await?;
+    let board = t.board(1);
+    let mut first = subscribe(&instances[0].dial, &cookie, &board, None).await?;
+    first.next_event(ANSWER_TIMEOUT, "event: snapshot").await?;
+    for n in 1..=3 {
+        create(&instances[0].dial, &cookie, &board, &format!("Seen on a {n}")).await?;
+    }
+    let mut last_id = String::new();
+    for n in 1..=3 {
+        let event = first.next_event(ANSWER_TIMEOUT, &format!("task_created \"Seen on a {n}\"")).await?;
+        last_id = event.last_event_id;
+    }
+    drop(first);
+    let missed: Vec<String> = (1..=4).map(|n| format!("Missed while away {n}")).collect();
+    for title in &missed {
+        create(&instances[2].dial, &cookie, &board, title).await?;
+    }
+    let mut resumed = subscribe(&instances[1].dial, &cookie, &board, Some(&last_id)).await?;
+    let mut got = Vec::new();
+    let mut previous: u64 = last_id.parse().unwrap_or(0);
+    for title in &missed {
+        let expected = format!(
+            "the replay on instance b after Last-Event-ID: {last_id} (from instance a): {}, in order",
+            missed.join(", ")
+        );
+        let event = resumed.next_event(ANSWER_TIMEOUT, &expected).await?;
+        let id: u64 = event.id.as_deref().and_then(|id| id.parse().ok()).unwrap_or(0);
+        got.push(format!("{} id {id}: {}", event.name, super::events::title(&event.data)));
+        if event.name != "task_created" || super::events::title(&event.data) != *title || id != previous + 1 {
+            return Err(Failure::new("the replay on another instance is not exactly the missed events")
+                .sent(format!("GET /boards/{board}/events on instance b, Last-Event-ID: {last_id}"))
+                .expected(format!(
+                    "task_created for each of: {} — ids {}, {}, …",
+                    missed.join(", "),
+                    previous + 1,
+                    previous + 2
+                ))
+                .got(got.join("\n")));
+        }
+        previous = id;
+    }
+    // The marker: the next event must be this one — nothing twice.
+    create(&instances[0].dial, &cookie, &board, "After the replay").await?;
+    let event =
+        resumed.next_event(ANSWER_TIMEOUT, "the live event after the replay, and nothing else first").await?;
+    if super::events::title(&event.data) != "After the replay" {
+        return Err(resumed.fail(
+            format!(
+                "after the replay came {} \"{}\", not the next live event",
+                event.name,
+                title(&event.data)
+            ),
+            "each missed event once, then the live ones",
+        ));
+    }
+    Ok(())
+}
+
+check!(Check {
+    name: a_last_event_id_older_than_the_stream_gets_reset_and_a_snapshot,
+    stage: EVENTS,
+    section: REPLAY_SECTION,
+    hints: &["Trim the stream as you append (`XADD … MAXLEN = REPLAY_CAPACITY`). When the entry right \
+         after `Last-Event-ID` is gone, the replay would have a gap: send `reset`, then a snapshot."],
+    needs: Needs::Redis,
+});
+async fn a_last_event_id_older_than_the_stream_gets_reset_and_a_snapshot(t: Target) -> Result<(), Failure> {
+    let redis = RedisServer::start().await?;
+    let mut instances = cluster::start_many(&t, &redis, &["a", "b"]).await?;
+    let outcome = sign_in(&instances[0].dial, "Alice").await;
+    let cookie = instances[0].explain(outcome).await?;
+    let board = t.board(1);
+    let total = REPLAY_CAPACITY + 4;
+    for n in 1..=total {
+        create(&instances[0].dial, &cookie, &board, &format!("Task {n}")).await?;
+    }
+    let mut stream = subscribe(&instances[1].dial, &cookie, &board, Some("1")).await?;
+    let expected = format!(
+        "event: reset, then event: snapshot: with REPLAY_CAPACITY={REPLAY_CAPACITY}, the events after 1 \
+         of {total} are no longer all in the stream"
+    );
+    let first = stream.next_event(ANSWER_TIMEOUT, &expected).await?;
+    if first.name != "reset" {
+        return Err(stream.fail(format!("Last-Event-ID: 1 got event: {} first", first.name), expected));
+    }
+    let snapshot = stream.next_event(ANSWER_TIMEOUT, &expected).await?;
+    let count = serde_json::from_str::<serde_json::Value>(&snapshot.data)
+        .ok()
+        .and_then(|data| data["tasks"].as_array().map(Vec::len));
+    if snapshot.name != "snapshot" || count != Some(total) {
+        return Err(stream.fail(
+            format!("after reset came event: {} with {count:?} tasks", snapshot.name),
+            format!("event: snapshot with all {total} tasks"),
+        ));
+    }
+    Ok(())
+}
+
+check!(Check {
+    name: each_instance_reads_a_board_once_however_many_clients_watch,
+    stage: EVENTS,
+    section: FANOUT_SECTION,
+    hints: &[
+        "One reader per board per instance: the first subscriber starts it, the others subscribe \
+         to its in-process `broadcast` channel.",
+        "A blocking `XREAD` holds its connection until an entry comes: give it a connection of its \
+         own, never the shared multiplexed one every other command waits on.",
+    ],
+    needs: Needs::Redis,
+});
+async fn each_instance_reads_a_board_once_however_many_clients_watch(t: Target) -> Result<(), Failure> {
+    let _ = crate::ws::raise_open_files_limit(4096);
+    let redis = RedisServer::start().await?;
+    let mut instances = cluster::start_many(&t, &redis, &["a", "b"]).await?;
+    let outcome = sign_in(&instances[0].dial, "Alice").await;
+    let cookie = instances[0].explain(outcome).await?;
+    let board = t.board(1);
+    let opened = join_all((0..WATCHERS).map(|_| subscribe(&instances[0].dial, &cookie, &board, None))).await;
+    let mut watchers = Vec::new();
+    for stream in opened {
+        let mut stream = stream?;
+        stream.next_event(ANSWER_TIMEOUT, "event: snapshot").await?;
+        watchers.push(stream);
+    }
+    let mut on_b = subscribe(&instances[1].dial, &cookie, &board, None).await?;
+    on_b.next_event(ANSWER_TIMEOUT, "event: snapshot").await?;
+
+    // The blocking reads: one per board per instance.
+    let clients = redis.clients().await?;
+    let readers: Vec<_> = clients.iter().filter(|c| c.cmd.starts_with("xread")).collect();
+    if readers.len() > 2 {
+        let lines: Vec<&str> = readers.iter().map(|c| c.line.as_str()).collect();
+        return Err(Failure::new(format!(
+            "{} Redis connections are reading the board's stream, for {WATCHERS} streams on instance a and 1 on b",
+            readers.len()
+        ))
+        .sent("redis-cli CLIENT LIST, while the streams are open")
+        .expected("at most 2 connections whose last command is XREAD: one per board per instance")
+        .got(lines.join("\n")));
+    }
+    // A command on the shared connection is not held up by a blocking read.
+    let started = Instant::now();
+    let answer = instances[0].dial.request("GET", format!("/boards/{board}/tasks")).send().await?;
+    answer.expect_status(200, "200 and the tasks")?;
+    if started.elapsed() > Duration::from_secs(1) {
+        return Err(answer.fail(
+            format!(
+                "GET /boards/{board}/tasks took {} ms while streams were open",
+                started.elapsed().as_millis()
+            ),
+            "an answer within 1 s: a blocking XREAD must have a connection of its own, or every other \
+             command waits behind it",
+        ));
+    }
+
+    let before = redis.calls("xread").await?;
+    let events = 5;
+    for n in 1..=events {
+        create(&instances[1].dial, &cookie, &board, &format!("Fan-out {n}")).await?;
+    }
+    for stream in watchers.iter_mut().chain(std::iter::once(&mut on_b)) {
+        for n in 1..=events {
+            stream.next_event(ANSWER_TIMEOUT, &format!("task_created \"Fan-out {n}\"")).await?;
+        }
+    }
+    let reads = redis.calls("xread").await? - before;
+    // Each instance reads each event at most once (often several at a time),
+    // plus the read that is waiting for the next one.
+    let allowed = 2 * (events as u64 + 1);
+    if reads > allowed {
+        return Err(Failure::new(format!(
+            "Redis ran XREAD {reads} times to deliver {events} events to {} streams on 2 instances",
+            WATCHERS + 1
+        ))
+        .sent("redis-cli INFO commandstats, before and after the events")
+        .expected(format!("at most {allowed}: one read per event per instance, fanned out in process"))
+        .got(format!("{reads} XREAD calls")));
+    }
+    Ok(())
+}

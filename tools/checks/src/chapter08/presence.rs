@@ -1,0 +1,182 @@
+//! Stage 3: presence across instances — entries with a TTL, no ghosts
+//! after a crash, no flapping in a rolling restart.
+
+use super::{CRASH_SECTION, PRESENCE, PRESENCE_SECTION, ROLLING_SECTION};
+use crate::Needs;
+use crate::check::check;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::cluster::{self, PRESENCE_TTL, member, users};
+use super::redis_server::RedisServer;
+use crate::dial::Ws;
+use crate::{Failure, Target};
+
+fn joined(user: &str) -> Value {
+    json!({"type": "joined", "user": user})
+}
+
+fn left(user: &str) -> Value {
+    json!({"type": "left", "user": user})
+}
+
+/// Requires the presence snapshot to list exactly `want`.
+fn expect_users(ws: &Ws, presence: &Value, want: &[&str], why: &str) -> Result<(), Failure> {
+    let got = users(presence);
+    if got != want {
+        return Err(ws.fail(format!("the presence snapshot lists {got:?}, not {want:?}"), why));
+    }
+    Ok(())
+}
+
+check!(Check {
+    name: users_on_different_instances_see_each_other,
+    stage: PRESENCE,
+    section: PRESENCE_SECTION,
+    hints: &[
+        "Each instance writes its own users and typists of a board to Redis (one key per board \
+         and instance, with a TTL), and tells the others to look (`PUBLISH`).",
+        "What a member is told is the union of every instance's entry: compare it with what the \
+         members were last told, and announce the difference (`joined`, `typing`, `left`…).",
+    ],
+    needs: Needs::Redis,
+});
+async fn users_on_different_instances_see_each_other(t: Target) -> Result<(), Failure> {
+    let redis = RedisServer::start().await?;
+    let mut instances = cluster::start_many(&t, &redis, &["a", "b"]).await?;
+    let board = t.board(1);
+    let outcome = member(&instances[0].dial, &board, "Alice").await;
+    let (mut alice, _) = instances[0].explain(outcome).await?;
+    let (mut bob, presence) = member(&instances[1].dial, &board, "Bob").await?;
+    expect_users(
+        &bob,
+        &presence,
+        &["Alice", "Bob"],
+        "Bob, joining on instance b, sees Alice, who is on instance a",
+    )?;
+    alice.expect_json(&joined("Bob"), "joined Bob: Bob joined on instance b").await?;
+    bob.send_json(&json!({"type": "typing", "taskId": "task-1"})).await?;
+    alice
+        .expect_json(
+            &json!({"type": "typing", "user": "Bob", "taskId": "task-1"}),
+            "Bob's typing, across instances",
+        )
+        .await?;
+    bob.send_json(&json!({"type": "typing_stopped", "taskId": "task-1"})).await?;
+    alice
+        .expect_json(&json!({"type": "typing_stopped", "user": "Bob", "taskId": "task-1"}), "typing_stopped")
+        .await?;
+    bob.close().await;
+    alice.expect_json(&left("Bob"), "left Bob: his only connection, on instance b, closed").await?;
+    Ok(())
+}
+
+check!(Check {
+    name: a_user_with_tabs_on_two_instances_is_listed_once_and_leaves_once,
+    stage: PRESENCE,
+    section: PRESENCE_SECTION,
+    hints: &["A user leaves the board when their last connection on *any* instance goes: announce \
+         `left` only when the union of all instances' entries no longer has them."],
+    needs: Needs::Redis,
+});
+async fn a_user_with_tabs_on_two_instances_is_listed_once_and_leaves_once(t: Target) -> Result<(), Failure> {
+    let redis = RedisServer::start().await?;
+    let mut instances = cluster::start_many(&t, &redis, &["a", "b", "c"]).await?;
+    let board = t.board(1);
+    let outcome = member(&instances[0].dial, &board, "Alice").await;
+    let (mut tab_on_a, _) = instances[0].explain(outcome).await?;
+    let (mut tab_on_b, _) = member(&instances[1].dial, &board, "Alice").await?;
+    let (mut bob, presence) = member(&instances[2].dial, &board, "Bob").await?;
+    expect_users(&bob, &presence, &["Alice", "Bob"], "Alice once, though she has a tab on a and one on b")?;
+    tab_on_a.close().await;
+    bob.note("(Alice closed her tab on instance a; she still has one on b)");
+    // The marker: Carol joins; that must be the next thing Bob hears.
+    let (_carol, _) = member(&instances[0].dial, &board, "Carol").await?;
+    bob.expect_json(&joined("Carol"), "joined Carol next — no left Alice: she is still on instance b")
+        .await?;
+    tab_on_b.close().await;
+    bob.expect_json(&left("Alice"), "left Alice: her last tab, on instance b, closed").await?;
+    Ok(())
+}
+
+check!(Check {
+    name: a_crashed_instances_users_are_announced_left_within_the_presence_ttl,
+    stage: PRESENCE,
+    section: CRASH_SECTION,
+    hints: &[
+        "A crashed instance deletes nothing: its entries must expire by themselves (`PX \
+         PRESENCE_TTL_MS`), and the live instances refresh theirs well within the TTL.",
+        "Read the other instances' entries on a timer too (at most every second), not only when \
+         told: nobody tells you about a crash.",
+    ],
+    needs: Needs::Redis,
+});
+async fn a_crashed_instances_users_are_announced_left_within_the_presence_ttl(
+    t: Target,
+) -> Result<(), Failure> {
+    let redis = RedisServer::start().await?;
+    let mut a = cluster::start_crashable(&t, &redis, "a").await?;
+    let b = cluster::start(&t, &redis, "b").await?;
+    let board = t.board(1);
+    let outcome = member(&a.dial, &board, "Alice").await;
+    let (alice, _) = a.explain(outcome).await?;
+    let (mut bob, presence) = member(&b.dial, &board, "Bob").await?;
+    expect_users(&bob, &presence, &["Alice", "Bob"], "Bob sees Alice, on instance a")?;
+    a.crash(&redis).await?;
+    drop(alice);
+    let crashed = Instant::now();
+    bob.note("(instance a crashed: aborted, its Redis connections killed)");
+    let limit = PRESENCE_TTL + Duration::from_secs(1);
+    let expected =
+        format!("left Alice within PRESENCE_TTL_MS + 1 s = {} ms of instance a's crash", limit.as_millis());
+    match tokio::time::timeout(limit, bob.expect_json(&left("Alice"), &expected)).await {
+        Ok(outcome) => outcome?,
+        Err(_) => {
+            return Err(bob.fail(
+                format!("no left Alice within {} ms of instance a's crash", crashed.elapsed().as_millis()),
+                expected,
+            ));
+        }
+    };
+    let (carol, presence) = member(&b.dial, &board, "Carol").await?;
+    expect_users(&carol, &presence, &["Bob", "Carol"], "no ghost: Alice went with instance a")?;
+    Ok(())
+}
+
+check!(Check {
+    name: a_rolling_restart_moves_users_without_presence_flapping,
+    stage: PRESENCE,
+    section: ROLLING_SECTION,
+    hints: &["An instance shutting down should not delete its presence entries: its users reconnect to \
+         another instance within the TTL, and the entries expire after that, with nobody missing."],
+    needs: Needs::Redis,
+});
+async fn a_rolling_restart_moves_users_without_presence_flapping(t: Target) -> Result<(), Failure> {
+    let redis = RedisServer::start().await?;
+    let mut a = cluster::start(&t, &redis, "a").await?;
+    let b = cluster::start(&t, &redis, "b").await?;
+    let mut d = cluster::start_crashable(&t, &redis, "d").await?;
+    let board = t.board(1);
+    let outcome = member(&a.dial, &board, "Alice").await;
+    let (mut alice, _) = a.explain(outcome).await?;
+    let (mut bob, presence) = member(&b.dial, &board, "Bob").await?;
+    expect_users(&bob, &presence, &["Alice", "Bob"], "Bob sees Alice, on instance a")?;
+    // Instance a is restarted: its clients are told, and move to b.
+    a.shut_down();
+    alice.expect_close(1001, "close 1001: instance a is shutting down").await?;
+    let (_alice_on_b, _) = member(&b.dial, &board, "Alice").await?;
+    bob.note("(instance a shut down; Alice reconnected to instance b)");
+    // The marker, after instance a's entries have expired: Dave, on an
+    // instance that crashes after a's entries were last refreshed, so his
+    // `left` comes after they are gone.
+    let (_dave, _) = member(&d.dial, &board, "Dave").await?;
+    bob.expect_json(&joined("Dave"), "joined Dave next: Alice only moved, so nothing about her").await?;
+    d.crash(&redis).await?;
+    bob.expect_json(
+        &left("Dave"),
+        "left Dave next — and no left Alice before it, although instance a's entries have expired by then",
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,198 @@
+//! A private `redis-server` for one check: a free port, a temporary folder,
+//! no snapshots, and an append-only file flushed on every write
+//! (`--appendonly yes --appendfsync always`), so a Redis killed with
+//! SIGKILL and started again on the same folder has every write it
+//! acknowledged.
+//!
+//! The checks speak to it with `redis-cli` (it comes with `redis-server`):
+//! to count clients and commands, and to kill connections.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::time::timeout;
+
+use crate::Failure;
+
+/// How to install Redis, for the skip message and the failure.
+pub const INSTALL: &str = "apt install redis-server (Debian, Ubuntu), brew install redis (macOS); \
+                           on Windows, inside WSL";
+
+/// Why the Redis checks are skipped on this machine, if they are:
+/// `redis-server` is not on the `PATH`, and `CI` is not set (in CI a
+/// missing Redis is a failure).
+pub fn skip_reason() -> Option<&'static str> {
+    let in_ci = std::env::var("CI").is_ok_and(|value| !value.is_empty() && value != "false");
+    (!in_ci && !installed()).then_some(
+        "skipped: redis-server is not installed. Install it — apt install redis-server (Debian, \
+         Ubuntu), brew install redis (macOS); on Windows, inside WSL — and run again",
+    )
+}
+
+/// Whether `redis-server` and `redis-cli` are on the `PATH`.
+fn installed() -> bool {
+    let on_path = |name: &str| {
+        std::env::var_os("PATH")
+            .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(name).is_file()))
+    };
+    on_path("redis-server") && on_path("redis-cli")
+}
+
+/// How long Redis may take to start.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A running private Redis.
+#[derive(Debug)]
+pub struct RedisServer {
+    pub port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    /// Starts a Redis on a free port, in a fresh temporary folder.
+    pub async fn start() -> Result<RedisServer, Failure> {
+        static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("course-ch08-redis-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Failure::new(format!("no temporary folder {dir:?}: {e}")))?;
+        let port = free_port()?;
+        let mut redis = RedisServer { port, dir, child: None };
+        redis.start_again().await?;
+        Ok(redis)
+    }
+
+    /// `redis://127.0.0.1:<port>`, for `REDIS_URL`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts Redis on the same port and folder (after [`RedisServer::kill`]),
+    /// and waits until it says it accepts connections.
+    pub async fn start_again(&mut self) -> Result<(), Failure> {
+        let mut child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+            .args(["--appendonly", "yes", "--appendfsync", "always"])
+            .arg("--dir")
+            .arg(&self.dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| {
+                Failure::new(format!("could not start redis-server: {e}"))
+                    .expected(format!("redis-server on the PATH ({INSTALL})"))
+            })?;
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut lines = BufReader::new(stdout).lines();
+        let mut seen = Vec::new();
+        let ready = timeout(START_TIMEOUT, async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                let ready = line.contains("Ready to accept connections");
+                seen.push(line);
+                if ready {
+                    return true;
+                }
+            }
+            false
+        })
+        .await;
+        if ready != Ok(true) {
+            return Err(Failure::new("the check's own redis-server did not start")
+                .expected("redis-server logs \"Ready to accept connections\"")
+                .got(seen.join("\n")));
+        }
+        // Keep reading its log, so that a full pipe never stops it.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        self.child = Some(child);
+        Ok(())
+    }
+
+    /// Kills Redis with SIGKILL, as a crash would, and waits for it to be gone.
+    pub async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill().await;
+        }
+    }
+
+    /// `redis-cli -p <port> <args…>`: what it prints.
+    pub async fn cli(&self, args: &[&str]) -> Result<String, Failure> {
+        let run = Command::new("redis-cli").arg("-p").arg(self.port.to_string()).args(args).output();
+        match timeout(START_TIMEOUT, run).await {
+            Ok(Ok(output)) if output.status.success() => {
+                Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+            }
+            Ok(Ok(output)) => Err(Failure::new(format!(
+                "redis-cli {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&output.stderr)
+            ))),
+            Ok(Err(e)) => Err(Failure::new(format!("could not run redis-cli ({INSTALL}): {e}"))),
+            Err(_) => Err(Failure::new(format!("redis-cli {} did not answer", args.join(" ")))),
+        }
+    }
+
+    /// The connected clients, one `CLIENT LIST` line each.
+    pub async fn clients(&self) -> Result<Vec<Client>, Failure> {
+        let list = self.cli(&["CLIENT", "LIST"]).await?;
+        Ok(list.lines().filter_map(Client::parse).collect())
+    }
+
+    /// How many times Redis ran `command` (lower case) since it started,
+    /// from `INFO commandstats`.
+    pub async fn calls(&self, command: &str) -> Result<u64, Failure> {
+        let stats = self.cli(&["INFO", "commandstats"]).await?;
+        let prefix = format!("cmdstat_{command}:calls=");
+        Ok(stats
+            .lines()
+            .find_map(|line| line.strip_prefix(&prefix))
+            .and_then(|rest| rest.split(',').next())
+            .and_then(|calls| calls.parse().ok())
+            .unwrap_or(0))
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.start_kill();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// One line of `CLIENT LIST`.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub id: String,
+    /// The last command it ran (`xread`, `subscribe`, `get`…).
+    pub cmd: String,
+    /// `b` among the flags: waiting in a blocking command.
+    pub blocked: bool,
+    pub line: String,
+}
+
+impl Client {
+    fn parse(line: &str) -> Option<Client> {
+        let field = |name: &str| {
+            line.split(' ').find_map(|pair| pair.strip_prefix(name).and_then(|rest| rest.strip_prefix('=')))
+        };
+        Some(Client {
+            id: field("id")?.to_owned(),
+            cmd: field("cmd").unwrap_or_default().to_owned(),
+            blocked: field("flags").is_some_and(|flags| flags.contains('b')),
+            line: line.to_owned(),
+        })
+    }
+}
+
+/// A port nobody listens on right now.
+fn free_port() -> Result<u16, Failure> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| Failure::new(format!("could not bind 127.0.0.1:0: {e}")))?;
+    listener.local_addr().map(|addr| addr.port()).map_err(|e| Failure::new(format!("no local address: {e}")))
+}

@@ -1,0 +1,126 @@
+//! Stage 1: the shared state — tasks, ids, sessions and tickets in Redis.
+
+use super::{IDS_SECTION, SESSIONS_SECTION, SHARED};
+use crate::Needs;
+use crate::check::check;
+use std::collections::BTreeSet;
+
+use futures_util::future::join_all;
+use serde_json::Value;
+
+use super::cluster::{self, create, sign_in};
+use super::redis_server::RedisServer;
+use crate::{Failure, Target};
+
+/// How many tasks the creates-everywhere check makes at once.
+const CREATES: usize = 200;
+
+check!(Check {
+    name: creates_spread_over_three_instances_get_distinct_ids,
+    stage: SHARED,
+    section: IDS_SECTION,
+    hints: &[
+        "Each instance counting tasks in its own memory hands out `task-1` on every instance. The \
+         number must come from Redis, from one atomic step: `INCR board:{b}:last_task`.",
+        "Store each task where every instance reads it (a hash per board: number → task JSON), and \
+         list a board from there, oldest first.",
+    ],
+    needs: Needs::Redis,
+});
+async fn creates_spread_over_three_instances_get_distinct_ids(t: Target) -> Result<(), Failure> {
+    let redis = RedisServer::start().await?;
+    let mut instances = cluster::start_many(&t, &redis, &["a", "b", "c"]).await?;
+    let outcome = sign_in(&instances[0].dial, "Alice").await;
+    let cookie = instances[0].explain(outcome).await?;
+    let board = t.board(1);
+    let creates = (0..CREATES).map(|n| {
+        let dial = instances[n % instances.len()].dial.clone();
+        let (cookie, board) = (cookie.clone(), board.clone());
+        async move { create(&dial, &cookie, &board, &format!("Task {n}")).await }
+    });
+    let mut ids = BTreeSet::new();
+    for created in join_all(creates).await {
+        let task = created?;
+        ids.insert(task["id"].as_str().unwrap_or_default().to_owned());
+    }
+    if ids.len() != CREATES {
+        return Err(Failure::new(format!(
+            "{CREATES} tasks created at once through three instances got only {} distinct ids",
+            ids.len()
+        ))
+        .sent(format!("{CREATES} × POST /boards/{board}/tasks, spread over instances a, b and c"))
+        .expected(format!("{CREATES} different ids: each one from the shared counter in Redis"))
+        .got(format!("{} distinct ids", ids.len())));
+    }
+    for instance in &instances {
+        let answer = instance.dial.request("GET", format!("/boards/{board}/tasks")).send().await?;
+        answer.expect_status(200, "200 and every task, on every instance")?;
+        let listed: BTreeSet<String> = answer
+            .json("a JSON list")?
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|task| task["id"].as_str().map(str::to_owned))
+            .collect();
+        if listed != ids {
+            return Err(answer.fail(
+                format!("instance {} lists {} tasks, not the {CREATES} created", instance.name, listed.len()),
+                "every task created through any instance, listed by every instance",
+            ));
+        }
+    }
+    Ok(())
+}
+
+check!(Check {
+    name: a_session_and_a_ticket_work_on_every_instance_and_a_ticket_only_once,
+    stage: SHARED,
+    section: SESSIONS_SECTION,
+    hints: &[
+        "A session kept in one instance's memory is unknown to the others: keep it in Redis, a key \
+         per session with the session's TTL (`SET session:<id> <user> PX <ttl>`).",
+        "Redeem a ticket with one command that reads and deletes (`GETDEL ticket:<t>`): two \
+         instances redeeming it at once then cannot both succeed.",
+    ],
+    needs: Needs::Redis,
+});
+async fn a_session_and_a_ticket_work_on_every_instance_and_a_ticket_only_once(
+    t: Target,
+) -> Result<(), Failure> {
+    let redis = RedisServer::start().await?;
+    let mut instances = cluster::start_many(&t, &redis, &["a", "b", "c"]).await?;
+    let outcome = sign_in(&instances[0].dial, "Alice").await;
+    let cookie = instances[0].explain(outcome).await?;
+    let board = t.board(1);
+    // The session made on a, used on b.
+    let answer = instances[1]
+        .dial
+        .request("POST", format!("/boards/{board}/tasks"))
+        .header("Cookie", &cookie)
+        .json(&serde_json::json!({"title": "Signed in on a, created on b"}))
+        .send()
+        .await?;
+    answer.expect_status(201, "201: a session made on instance a is valid on instance b")?;
+    // A ticket from a, redeemed on b, then again on c.
+    let answer = instances[0].dial.request("POST", "/tickets").header("Cookie", &cookie).send().await?;
+    answer.expect_status(201, "201 {\"ticket\"}")?;
+    let ticket = match answer.json("{\"ticket\": …}")?.get("ticket").and_then(Value::as_str) {
+        Some(ticket) => ticket.to_owned(),
+        None => return Err(answer.fail("POST /tickets answered without a ticket", "{\"ticket\": \"…\"}")),
+    };
+    let path = format!("/boards/{board}/events?ticket={ticket}");
+    let first = instances[1].dial.request("GET", &path).events().await?;
+    first.answer.expect_status(200, "200: a ticket issued by instance a opens a stream on instance b")?;
+    drop(first);
+    // `events()`, not `send()`: a server that wrongly accepts answers with
+    // a stream that never ends.
+    let again = instances[2].dial.request("GET", &path).events().await?;
+    if again.answer.status != 401 {
+        let headline = format!(
+            "a ticket already used on instance b was accepted again on instance c ({})",
+            again.answer.status
+        );
+        return Err(again.answer.fail(headline, "401: a ticket is good for one connection, cluster-wide"));
+    }
+    Ok(())
+}
