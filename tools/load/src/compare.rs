@@ -96,7 +96,8 @@ pub async fn run(options: &CompareOptions) -> Result<()> {
     if clustered && !matches!(options.load, Load::Fanout(_)) {
         bail!("--instances and --redis-server go with the fanout load only");
     }
-    println!("load average at the start: {}", process::load_average());
+    let load_at_start = process::load_average();
+    println!("load average at the start: {load_at_start}");
     let mut rounds: [Vec<Round>; 2] = [Vec::new(), Vec::new()];
     for round in 1..=options.rounds {
         for (side, (label, program)) in sides.iter().enumerate() {
@@ -123,10 +124,17 @@ pub async fn run(options: &CompareOptions) -> Result<()> {
             rounds[side].push(result);
         }
     }
-    println!("load average at the end: {}", process::load_average());
+    let load_at_end = process::load_average();
+    println!("load average at the end: {load_at_end}");
     summarize(options, &rounds);
     if let Some(out) = &options.out {
-        let text = section(options, &rounds, &crate::wire::machine_and_date());
+        // The machine's load goes with the figures: a busy machine inflates
+        // latencies most, and the reader should know.
+        let machine = format!(
+            "{}; load average (1, 5, 15 minutes) {load_at_start} at the start, {load_at_end} at the end",
+            crate::wire::machine_and_date()
+        );
+        let text = section(options, &rounds, &machine);
         std::fs::write(out, text).with_context(|| format!("writing {}", out.display()))?;
         println!("wrote {}", out.display());
     }
