@@ -130,8 +130,12 @@ pub async fn run(options: &CompareOptions) -> Result<()> {
     if let Some(out) = &options.out {
         // The machine's load goes with the figures: a busy machine inflates
         // latencies most, and the reader should know.
+        let nice = match process::niceness() {
+            Some(nice) if nice != 0 => format!(", everything at nice {nice}"),
+            _ => String::new(),
+        };
         let machine = format!(
-            "{}; load average (1, 5, 15 minutes) {load_at_start} at the start, {load_at_end} at the end",
+            "{}; load average (1, 5, 15 minutes) {load_at_start} at the start, {load_at_end} at the end{nice}",
             crate::wire::machine_and_date()
         );
         let text = section(options, &rounds, &machine);
