@@ -7,6 +7,7 @@
 #   tools/load/compare.sh echo        # chapter 4's echo ÷ plain tokio-tungstenite
 #   tools/load/compare.sh idle        # chapter 5's presence vs axum's defaults
 #   tools/load/compare.sh fanout      # chapter 2's event stream vs a naive one, steady and in a burst
+#   tools/load/compare.sh scale-out   # chapter 8's three instances on Redis vs chapter 6's one
 #   ROUNDS=7 tools/load/compare.sh echo
 #
 # Each comparison writes its figures file, book/src/figures/<name>.md (the
@@ -25,9 +26,9 @@ rounds="${ROUNDS:-5}"
 # within tens of percent: the fan-out's steady figure is held to 1.05.
 fanout_rounds="${ROUNDS:-7}"
 case "$what" in
-all | echo | idle | fanout) ;;
+all | echo | idle | fanout | scale-out) ;;
 *)
-    echo "usage: $0 [all|echo|idle|fanout]" >&2
+    echo "usage: $0 [all|echo|idle|fanout|scale-out]" >&2
     exit 2
     ;;
 esac
@@ -37,7 +38,11 @@ esac
 # tool raises its own as well, and says what it got).
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-cargo build --release -p course-load -p sol02-sse -p sol04-frames -p sol05-presence
+packages=(-p course-load -p sol02-sse -p sol04-frames -p sol05-presence)
+if [[ $what == all || $what == scale-out ]]; then
+    packages+=(-p sol06-board -p sol08-scale-out)
+fi
+cargo build --release "${packages[@]}"
 bin=target/release
 figures=book/src/figures
 compare() {
@@ -84,4 +89,17 @@ if [[ $what == all || $what == fanout ]]; then
     echo "## The same burst, the naive board with each event encoded once and each subscriber's queued events sent as one chunk (ref-encoded-sse): what those two changes are worth"
     compare fanout-burst-encoded --ours "$bin/ref-encoded-sse" --reference "$bin/ref-naive-sse" \
         fanout --subscribers 10000 --events 20 --burst
+fi
+
+if [[ $what == all || $what == scale-out ]]; then
+    # Three instances of chapter 8's server, each round on a private
+    # redis-server (Debian: apt install redis-server), against chapter 6's
+    # single in-memory server; the subscribers are spread over the three.
+    for subscribers in 1000 10000; do
+        echo
+        echo "## Chapter 8's three instances on one Redis vs chapter 6's one process: $subscribers subscribers, 20 events (goal: server CPU/delivery ratio ≤ 1.5, all delivered)"
+        compare "scale-out-$subscribers" --ours "$bin/sol08-scale-out" --reference "$bin/sol06-board" \
+            --instances 3 --redis-server redis-server \
+            fanout --subscribers "$subscribers" --events 20
+    done
 fi

@@ -6,6 +6,11 @@
 //! over both, and the median of several rounds ignores the odd outlier.
 //! Each round starts a fresh server process, so no round inherits another's
 //! warm caches or leftover connections.
+//!
+//! For chapter 8, "ours" can be several processes sharing a Redis
+//! (`instances`, `redis_server`): each round then starts a private
+//! `redis-server` and that many instances, and the fan-out spreads its
+//! subscribers over them; the reference stays one process.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,9 +18,10 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use crate::echo::{self, EchoOptions};
-use crate::fanout::{self, FanoutOptions};
+use crate::fanout::{self, FanoutOptions, RedisTarget, Targets};
 use crate::idle::{self, IdleOptions};
 use crate::process;
+use crate::redis::RedisServer;
 use crate::server::Server;
 
 /// The load to run in every round.
@@ -37,6 +43,11 @@ pub struct CompareOptions {
     pub rounds: usize,
     /// Extra environment for both servers (`MAX_MESSAGE_BYTES=…`).
     pub env: Vec<(String, String)>,
+    /// How many processes of ours each round starts (fan-out only).
+    pub instances: usize,
+    /// A `redis-server` program: each round of ours starts a private one
+    /// and passes its URL as `REDIS_URL` (fan-out only).
+    pub redis_server: Option<PathBuf>,
     pub load: Load,
     /// Also write the summary as the book's figures file for this
     /// comparison (`book/src/figures/echo-64.md`, …): [`section`].
@@ -81,14 +92,31 @@ pub async fn run(options: &CompareOptions) -> Result<()> {
             bail!("{} is not a file: build it first (cargo build --release -p …)", program.display());
         }
     }
-    println!("load average at the start: {}", process::load_average());
+    let clustered = options.instances > 1 || options.redis_server.is_some();
+    if clustered && !matches!(options.load, Load::Fanout(_)) {
+        bail!("--instances and --redis-server go with the fanout load only");
+    }
+    let load_at_start = process::load_average();
+    println!("load average at the start: {load_at_start}");
     let mut rounds: [Vec<Round>; 2] = [Vec::new(), Vec::new()];
     for round in 1..=options.rounds {
         for (side, (label, program)) in sides.iter().enumerate() {
-            let server = Server::start(program, &options.env, &format!("{label}-{round}")).await?;
-            let outcome = measure(&options.load, &server).await;
-            let log = server.log().to_owned();
-            server.stop();
+            let name = format!("{label}-{round}");
+            let deployment = if side == 0 {
+                Deployment::start(
+                    program,
+                    options.instances,
+                    options.redis_server.as_deref(),
+                    &options.env,
+                    &name,
+                )
+                .await?
+            } else {
+                Deployment::start(program, 1, None, &options.env, &name).await?
+            };
+            let outcome = measure(&options.load, &deployment, options.redis_server.is_some()).await;
+            let log = deployment.servers[0].log().to_owned();
+            drop(deployment);
             let (text, result) = outcome.with_context(|| {
                 format!("round {round} against {} (its output: {})", program.display(), log.display())
             })?;
@@ -96,18 +124,76 @@ pub async fn run(options: &CompareOptions) -> Result<()> {
             rounds[side].push(result);
         }
     }
-    println!("load average at the end: {}", process::load_average());
+    let load_at_end = process::load_average();
+    println!("load average at the end: {load_at_end}");
     summarize(options, &rounds);
     if let Some(out) = &options.out {
-        let text = section(options, &rounds, &crate::wire::machine_and_date());
+        // The machine's load goes with the figures: a busy machine inflates
+        // latencies most, and the reader should know.
+        let nice = match process::niceness() {
+            Some(nice) if nice != 0 => format!(", everything at nice {nice}"),
+            _ => String::new(),
+        };
+        let machine = format!(
+            "{}; load average (1, 5, 15 minutes) {load_at_start} at the start, {load_at_end} at the end{nice}",
+            crate::wire::machine_and_date()
+        );
+        let text = section(options, &rounds, &machine);
         std::fs::write(out, text).with_context(|| format!("writing {}", out.display()))?;
         println!("wrote {}", out.display());
     }
     Ok(())
 }
 
-/// Runs the load once against `server`: the text to print, and the figures.
-async fn measure(load: &Load, server: &Server) -> Result<(String, Round)> {
+/// What one side runs for one round: its server processes, and the Redis
+/// they share, if any. Dropping it ends them all.
+#[derive(Debug)]
+struct Deployment {
+    servers: Vec<Server>,
+    redis: Option<RedisServer>,
+}
+
+impl Deployment {
+    async fn start(
+        program: &std::path::Path,
+        instances: usize,
+        redis_server: Option<&std::path::Path>,
+        env: &[(String, String)],
+        name: &str,
+    ) -> Result<Deployment> {
+        let redis = match redis_server {
+            Some(program) => Some(RedisServer::start(program, name).await?),
+            None => None,
+        };
+        let mut servers = Vec::with_capacity(instances);
+        for n in 1..=instances.max(1) {
+            let mut env = env.to_vec();
+            if let Some(redis) = &redis {
+                env.push(("REDIS_URL".into(), redis.url()));
+                env.push(("INSTANCE_ID".into(), format!("load-{n}")));
+            }
+            servers.push(Server::start(program, &env, &format!("{name}-{n}")).await?);
+        }
+        Ok(Deployment { servers, redis })
+    }
+
+    fn targets(&self) -> Targets {
+        Targets {
+            ports: self.servers.iter().map(Server::port).collect(),
+            pids: self.servers.iter().map(Server::pid).collect(),
+            redis: self
+                .redis
+                .as_ref()
+                .map(|redis| RedisTarget { port: redis.port(), pid: Some(redis.pid()) }),
+        }
+    }
+}
+
+/// Runs the load once against `deployment`: the text to print, and the
+/// figures (with `with_redis`, the Redis ones too, "n/a" for a side
+/// without Redis, so that both sides have the same rows).
+async fn measure(load: &Load, deployment: &Deployment, with_redis: bool) -> Result<(String, Round)> {
+    let server = &deployment.servers[0];
     Ok(match load {
         Load::Echo(options) => {
             let report = echo::run(server.port(), Some(server.pid()), options).await?;
@@ -157,8 +243,8 @@ async fn measure(load: &Load, server: &Server) -> Result<(String, Round)> {
             (report.to_string(), Round { figures, complete })
         }
         Load::Fanout(options) => {
-            let report = fanout::run(server.port(), Some(server.pid()), options).await?;
-            let figures = vec![
+            let report = fanout::run_on(&deployment.targets(), options).await?;
+            let mut figures = vec![
                 Figure {
                     name: "server CPU/delivery (µs)",
                     slug: "cpu-per-delivery",
@@ -195,6 +281,22 @@ async fn measure(load: &Load, server: &Server) -> Result<(String, Round)> {
                     value: ms(report.latency.max),
                 },
             ];
+            if with_redis {
+                figures.push(Figure {
+                    name: "Redis CPU/delivery (µs)",
+                    slug: "redis-cpu-per-delivery",
+                    unit: "µs",
+                    better: Better::Lower,
+                    value: micros(report.redis_cpu_per_delivery()),
+                });
+                figures.push(Figure {
+                    name: "Redis commands/event",
+                    slug: "redis-commands-per-event",
+                    unit: "",
+                    better: Better::Lower,
+                    value: report.redis_commands_per_event().unwrap_or(f64::NAN),
+                });
+            }
             (report.to_string(), Round { figures, complete: report.all_delivered() })
         }
     })
@@ -230,11 +332,11 @@ fn summarize(options: &CompareOptions, rounds: &[Vec<Round>; 2]) {
             Better::Lower => "lower is better",
         };
         println!(
-            "{:<24} {:>28} {:>28} {:>10.2}   ({better})",
+            "{:<24} {:>28} {:>28} {:>10}   ({better})",
             figure.name,
             ours.to_string(),
             reference.to_string(),
-            ours.median / reference.median
+            ratio(ours.median / reference.median)
         );
     }
     let complete = |side: &Vec<Round>| side.iter().filter(|round| round.complete).count();
@@ -275,39 +377,55 @@ fn section(options: &CompareOptions, rounds: &[Vec<Round>; 2], machine_and_date:
             let values =
                 |side: &Vec<Round>| side.iter().map(|round| round.figures[index].value).collect::<Vec<_>>();
             let (ours, reference) = (Spread::of(values(&rounds[0])), Spread::of(values(&rounds[1])));
-            let ratio = ours.median / reference.median;
+            let ratio = ratio(ours.median / reference.median);
             let better = match figure.better {
                 Better::Higher => "higher is better",
                 Better::Lower => "lower is better",
             };
+            let unit = if figure.unit.is_empty() { String::new() } else { format!(" {}", figure.unit) };
+            // A side that has no such figure (the reference has no Redis): "n/a".
+            let cell = |spread: Spread| match spread.median.is_finite() {
+                true => {
+                    format!("{}{unit} ({}–{})", quoted(spread.median), quoted(spread.min), quoted(spread.max))
+                }
+                false => "n/a".to_owned(),
+            };
             text.push_str(&format!(
-                "| {} ({better}) | {} {} ({}–{}) | {} {} ({}–{}) | {ratio:.2} |\n",
+                "| {} ({better}) | {} | {} | {ratio} |\n",
                 figure.name.split(" (").next().unwrap_or(figure.name),
-                quoted(ours.median),
-                figure.unit,
-                quoted(ours.min),
-                quoted(ours.max),
-                quoted(reference.median),
-                figure.unit,
-                quoted(reference.min),
-                quoted(reference.max),
+                cell(ours),
+                cell(reference),
             ));
-            for (side, value) in [("ours", quoted(ours.median)), ("reference", quoted(reference.median))] {
-                let unit = if figure.unit.is_empty() { String::new() } else { format!(" {}", figure.unit) };
+            for (side, spread) in [("ours", ours), ("reference", reference)] {
+                let value = if spread.median.is_finite() {
+                    format!("{}{unit}", quoted(spread.median))
+                } else {
+                    "n/a".to_owned()
+                };
                 singles.push_str(&format!(
-                    "<!-- ANCHOR: {side}-{slug} -->\n{value}{unit}\n<!-- ANCHOR_END: {side}-{slug} -->\n",
+                    "<!-- ANCHOR: {side}-{slug} -->\n{value}\n<!-- ANCHOR_END: {side}-{slug} -->\n",
                     slug = figure.slug
                 ));
             }
             singles.push_str(&format!(
-                "<!-- ANCHOR: ratio-{slug} -->\n{ratio:.2}\n<!-- ANCHOR_END: ratio-{slug} -->\n",
+                "<!-- ANCHOR: ratio-{slug} -->\n{ratio}\n<!-- ANCHOR_END: ratio-{slug} -->\n",
                 slug = figure.slug
             ));
         }
     }
     let env: Vec<String> = options.env.iter().map(|(key, value)| format!("{key}={value}")).collect();
+    let cluster = match (&options.redis_server, options.instances) {
+        (Some(redis), instances) => format!(
+            " ({instances} processes sharing a private `{}`, append-only file synced every second; \
+             subscribers spread over them in turn, tasks created through the first; \
+             server CPU is theirs added up)",
+            redis.display()
+        ),
+        (None, 1) => String::new(),
+        (None, instances) => format!(" ({instances} processes)"),
+    };
     text.push_str(&format!(
-        "\nMeasured by `{}`: ours `{}`, reference `{}`{}, each a fresh process per round, interleaved, \
+        "\nMeasured by `{}`: ours `{}`{cluster}, reference `{}`{}, each a fresh process per round, interleaved, \
          on loopback with the load tool: {machine_and_date}.\n",
         options.command,
         options.ours.display(),
@@ -317,6 +435,11 @@ fn section(options: &CompareOptions, rounds: &[Vec<Round>; 2], machine_and_date:
     text.push_str("<!-- ANCHOR_END: table -->\n\nSingle figures (the medians), for the pages to quote:\n\n");
     text.push_str(&singles);
     text
+}
+
+/// A ratio with two decimals, or "n/a" where one side has no figure.
+fn ratio(value: f64) -> String {
+    if value.is_finite() { format!("{value:.2}") } else { "n/a".to_owned() }
 }
 
 /// A figure as the book prints it: three significant digits, thousands
@@ -371,6 +494,9 @@ impl Spread {
 
 impl std::fmt::Display for Spread {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.median.is_finite() {
+            return write!(f, "n/a");
+        }
         let show = |value: f64| if value >= 100.0 { format!("{value:.0}") } else { format!("{value:.2}") };
         write!(f, "{} ({}–{})", show(self.median), show(self.min), show(self.max))
     }
@@ -402,6 +528,8 @@ mod tests {
             reference: "target/release/ref-naive-sse".into(),
             rounds: 2,
             env: Vec::new(),
+            instances: 1,
+            redis_server: None,
             load: Load::Echo(EchoOptions {
                 path: "/ws".into(),
                 connections: 1,

@@ -12,6 +12,17 @@
 //! The creating requests run on a thread of their own, so that ten
 //! thousand subscribers busy reading cannot delay the reading of a
 //! response, and with it the start of every latency.
+//!
+//! Against several instances of one server (chapter 8: they share a
+//! Redis), the subscribers are spread over the instances in turn and the
+//! tasks are created through the first, so most deliveries cross from one
+//! instance to another through Redis. The CPU figure is then all the
+//! instances' together, and with the Redis's port the report adds how many
+//! commands Redis ran per event (`INFO commandstats`, before and after) and,
+//! when its process is known, Redis's own CPU.
+//!
+//! A server that signs users in (chapter 7 on) gets `POST /session` first,
+//! and its cookie on every request; one that answers `404` is used as is.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -27,6 +38,7 @@ use tokio::time::timeout;
 use crate::http::{self, Chunked};
 use crate::latency::{self, Latency};
 use crate::process::{CpuMeter, WriteMeter};
+use crate::redis;
 use crate::sse::SseParser;
 
 /// How many subscriptions open at once (see the idle mode's reason).
@@ -51,9 +63,38 @@ pub struct FanoutOptions {
     pub burst: bool,
 }
 
+/// The servers a fan-out runs against: one, or several instances that
+/// share a Redis.
+#[derive(Debug, Clone, Default)]
+pub struct Targets {
+    /// Each instance's port on 127.0.0.1; the first takes the `POST`s.
+    pub ports: Vec<u16>,
+    /// Their process ids, to read their CPU time: all of them, or there is
+    /// no CPU figure.
+    pub pids: Vec<u32>,
+    /// The Redis they share, to count its commands.
+    pub redis: Option<RedisTarget>,
+}
+
+/// A Redis on 127.0.0.1, and its process when the tool may read its CPU time.
+#[derive(Debug, Clone, Copy)]
+pub struct RedisTarget {
+    pub port: u16,
+    pub pid: Option<u32>,
+}
+
+impl Targets {
+    /// One server on `port`, with its process id if known.
+    pub fn single(port: u16, pid: Option<u32>) -> Targets {
+        Targets { ports: vec![port], pids: pid.into_iter().collect(), redis: None }
+    }
+}
+
 /// What arrived, and how late.
 #[derive(Debug, Clone)]
 pub struct FanoutReport {
+    /// How many instances the subscribers were spread over.
+    pub instances: usize,
     pub subscribers: usize,
     pub events: usize,
     /// `subscribers × events`.
@@ -75,11 +116,15 @@ pub struct FanoutReport {
     /// Delivery latency of each event in turn (task-1 first).
     pub each: Vec<Latency>,
     /// The server's CPU time from the first `POST` to the last delivery,
-    /// when its process is known.
+    /// when its process is known (every instance's, added up).
     pub server_cpu: Option<Duration>,
     /// The server's write calls (`write`, `writev`) over the same stretch,
     /// when its process is known.
     pub server_writes: Option<u64>,
+    /// Commands the shared Redis ran over the same stretch.
+    pub redis_commands: Option<u64>,
+    /// Redis's CPU time over the same stretch, when its process is known.
+    pub redis_cpu: Option<Duration>,
 }
 
 impl FanoutReport {
@@ -100,10 +145,23 @@ impl FanoutReport {
     pub fn server_writes_per_delivery(&self) -> Option<f64> {
         Some(self.server_writes? as f64 / self.delivered.max(1) as f64)
     }
+
+    /// Redis's CPU time per delivery.
+    pub fn redis_cpu_per_delivery(&self) -> Option<Duration> {
+        Some(self.redis_cpu? / u32::try_from(self.delivered.max(1)).ok()?)
+    }
+
+    /// Redis commands per event (per task created, however many hear of it).
+    pub fn redis_commands_per_event(&self) -> Option<f64> {
+        Some(self.redis_commands? as f64 / self.events.max(1) as f64)
+    }
 }
 
 impl std::fmt::Display for FanoutReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.instances > 1 {
+            write!(f, "{} instances, ", self.instances)?;
+        }
         writeln!(
             f,
             "{} subscribers × {} events: {} of {} deliveries{}",
@@ -121,6 +179,13 @@ impl std::fmt::Display for FanoutReport {
             write!(f, ", {writes:.2} write calls per delivery")?;
         }
         writeln!(f)?;
+        if let Some(commands) = self.redis_commands_per_event() {
+            write!(f, "  Redis: {commands:.1} commands per event")?;
+            if let Some(cpu) = self.redis_cpu_per_delivery() {
+                write!(f, ", CPU {:.2} µs per delivery", cpu.as_secs_f64() * 1e6)?;
+            }
+            writeln!(f)?;
+        }
         write!(
             f,
             "  POST round trip {}; duplicates {}, resets {}, streams ended early {}, read before the response {}",
@@ -159,8 +224,16 @@ struct Heard {
 /// Runs the fan-out against the board server on `127.0.0.1:port`; with the
 /// server's process id, also reads the CPU time it spends delivering.
 pub async fn run(port: u16, server: Option<u32>, options: &FanoutOptions) -> Result<FanoutReport> {
+    run_on(&Targets::single(port, server), options).await
+}
+
+/// Runs the fan-out with the subscribers spread over `targets`' instances.
+pub async fn run_on(targets: &Targets, options: &FanoutOptions) -> Result<FanoutReport> {
     ensure!(options.subscribers > 0 && options.events > 0, "at least one subscriber and one event");
+    ensure!(!targets.ports.is_empty(), "at least one server");
     let board = options.board.clone().unwrap_or_else(fresh_board);
+    let post_port = targets.ports[0];
+    let cookie = sign_in(post_port).await?;
     let tally = Arc::new(Tally {
         arrivals: (0..=options.events).map(|_| AtomicUsize::new(0)).collect(),
         listening: AtomicUsize::new(0),
@@ -172,11 +245,12 @@ pub async fn run(port: u16, server: Option<u32>, options: &FanoutOptions) -> Res
     // missed for lack of a subscriber.
     let permits = Arc::new(Semaphore::new(SUBSCRIBING_AT_ONCE));
     let mut subscribing = JoinSet::new();
-    for _ in 0..options.subscribers {
-        let (permits, board) = (permits.clone(), board.clone());
+    for n in 0..options.subscribers {
+        let (permits, board, cookie) = (permits.clone(), board.clone(), cookie.clone());
+        let port = targets.ports[n % targets.ports.len()];
         subscribing.spawn(async move {
             let _permit = permits.acquire_owned().await?;
-            subscribe(port, &board).await
+            subscribe(port, &board, cookie.as_deref()).await
         });
     }
     let (stop, stopped) = watch::channel(false);
@@ -187,29 +261,81 @@ pub async fn run(port: u16, server: Option<u32>, options: &FanoutOptions) -> Res
         listeners.spawn(listen(stream, body_start, chunked, tally.clone(), stopped.clone(), options.events));
     }
 
-    let cpu = CpuMeter::start(server);
-    let writes = WriteMeter::start(server);
+    let cpu: Vec<Option<CpuMeter>> = targets.pids.iter().map(|&pid| CpuMeter::start(Some(pid))).collect();
+    let redis_cpu = CpuMeter::start(targets.redis.and_then(|redis| redis.pid));
+    let redis_before = match targets.redis {
+        Some(redis) => Some(redis::commands_run(redis.port).await?),
+        None => None,
+    };
+    let writes: Vec<Option<WriteMeter>> = targets.pids.iter().map(|&pid| WriteMeter::start(Some(pid))).collect();
     let responses = {
         let (tally, board) = (tally.clone(), board.clone());
         let pace = Pace { events: options.events, wait: options.event_timeout, burst: options.burst };
         tokio::task::spawn_blocking(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?
-                .block_on(create_tasks(port, &board, pace, &tally))
+            tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(create_tasks(
+                post_port,
+                &board,
+                cookie.as_deref(),
+                pace,
+                &tally,
+            ))
         })
         .await
         .context("the task-creating thread panicked")??
     };
-    let server_cpu = cpu.and_then(|cpu| cpu.used());
-    let server_writes = writes.and_then(|writes| writes.made());
+    // Every instance's CPU time, or none: a partial sum would flatter.
+    let server_cpu = if cpu.is_empty() {
+        None
+    } else {
+        cpu.iter().map(|meter| meter.and_then(|meter| meter.used())).sum::<Option<Duration>>()
+    };
+    let redis_cpu = redis_cpu.and_then(|meter| meter.used());
+    let redis_commands = match (targets.redis, redis_before) {
+        (Some(redis), Some(before)) => Some(redis::commands_run(redis.port).await?.saturating_sub(before)),
+        _ => None,
+    };
+    // Every instance's write calls, or none, for the same reason.
+    let server_writes = if writes.is_empty() {
+        None
+    } else {
+        writes.iter().map(|meter| meter.and_then(|meter| meter.made())).sum::<Option<u64>>()
+    };
 
     stop.send_replace(true);
     let mut heard = Vec::with_capacity(options.subscribers);
     while let Some(result) = listeners.join_next().await {
         heard.push(result.context("a subscriber task panicked")?);
     }
-    Ok(FanoutReport { server_cpu, server_writes, ..report(options, &responses, &heard) })
+    Ok(FanoutReport {
+        instances: targets.ports.len(),
+        server_cpu,
+        server_writes,
+        redis_commands,
+        redis_cpu,
+        ..report(options, &responses, &heard)
+    })
+}
+
+/// Signs in with `POST /session {"user":"load"}` when the server has that
+/// route (chapter 7 on), and returns the cookie to send (`session=…`);
+/// `None` when the server answers `404` or `405` (it has no sign-in).
+async fn sign_in(port: u16) -> Result<Option<String>> {
+    let mut stream = timeout(http::IO_TIMEOUT, TcpStream::connect((crate::HOST, port)))
+        .await
+        .context("connecting timed out")?
+        .with_context(|| format!("connecting to {}:{port}", crate::HOST))?;
+    http::write(&mut stream, &http::request("POST", "/session", port, Some(r#"{"user":"load"}"#))).await?;
+    let mut buffer = Vec::new();
+    let head = http::read_head(&mut stream, &mut buffer).await?;
+    http::read_body(&mut stream, &head, &mut buffer).await?;
+    match head.status {
+        404 | 405 => Ok(None),
+        200..=299 => {
+            let cookie = head.header("set-cookie").context("POST /session succeeded without a Set-Cookie")?;
+            Ok(Some(cookie.split(';').next().unwrap_or_default().trim().to_owned()))
+        }
+        status => bail!("POST /session answered {status}"),
+    }
 }
 
 /// `load-<pid>-<nanoseconds>`: a board no one has used.
@@ -220,13 +346,14 @@ fn fresh_board() -> String {
 
 /// `GET /boards/{board}/events` up to the response head. Returns the
 /// stream, the body bytes read with the head, and whether it is chunked.
-async fn subscribe(port: u16, board: &str) -> Result<(TcpStream, Vec<u8>, bool)> {
+async fn subscribe(port: u16, board: &str, cookie: Option<&str>) -> Result<(TcpStream, Vec<u8>, bool)> {
     let mut stream = timeout(http::IO_TIMEOUT, TcpStream::connect((crate::HOST, port)))
         .await
         .context("connecting timed out")?
         .with_context(|| format!("connecting to {}:{port}", crate::HOST))?;
     stream.set_nodelay(true)?;
-    http::write(&mut stream, &http::request("GET", &format!("/boards/{board}/events"), port, None)).await?;
+    let path = format!("/boards/{board}/events");
+    http::write(&mut stream, &http::signed_request("GET", &path, port, None, cookie)).await?;
     let mut buffer = Vec::new();
     let head = http::read_head(&mut stream, &mut buffer).await?;
     ensure!(head.status == 200, "GET /boards/{board}/events answered {}", head.status);
@@ -320,7 +447,13 @@ struct Pace {
 /// last) waits until every subscriber still listening has its event.
 /// Returns, per task number, when the `POST`'s response arrived and how
 /// long the `POST` took.
-async fn create_tasks(port: u16, board: &str, pace: Pace, tally: &Tally) -> Result<Vec<(Instant, Duration)>> {
+async fn create_tasks(
+    port: u16,
+    board: &str,
+    cookie: Option<&str>,
+    pace: Pace,
+    tally: &Tally,
+) -> Result<Vec<(Instant, Duration)>> {
     let Pace { events, wait, burst } = pace;
     let mut stream = TcpStream::connect((crate::HOST, port))
         .await
@@ -331,7 +464,7 @@ async fn create_tasks(port: u16, board: &str, pace: Pace, tally: &Tally) -> Resu
     for n in 1..=events {
         let body = format!(r#"{{"title":"load event {n}"}}"#);
         let sent = Instant::now();
-        http::write(&mut stream, &http::request("POST", &path, port, Some(&body))).await?;
+        http::write(&mut stream, &http::signed_request("POST", &path, port, Some(&body), cookie)).await?;
         let mut buffer = Vec::new();
         let head = http::read_head(&mut stream, &mut buffer).await?;
         let answer = http::read_body(&mut stream, &head, &mut buffer).await?;
@@ -394,6 +527,7 @@ fn report(options: &FanoutOptions, responses: &[(Instant, Duration)], heard: &[H
         }
     }
     FanoutReport {
+        instances: 1,
         subscribers: options.subscribers,
         events: options.events,
         expected: (options.subscribers * options.events) as u64,
@@ -407,6 +541,8 @@ fn report(options: &FanoutOptions, responses: &[(Instant, Duration)], heard: &[H
         each: each.iter().map(Latency::of).collect(),
         server_cpu: None,
         server_writes: None,
+        redis_commands: None,
+        redis_cpu: None,
     }
 }
 

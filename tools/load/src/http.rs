@@ -41,7 +41,22 @@ impl Head {
 
 /// `GET path` / `POST path` with a JSON body, on a connection kept alive.
 pub fn request(method: &str, path: &str, port: u16, json: Option<&str>) -> Vec<u8> {
+    signed_request(method, path, port, json, None)
+}
+
+/// The same, with a `Cookie` header when the server signed the tool in
+/// (chapter 7 on: `Cookie: session=…`).
+pub fn signed_request(
+    method: &str,
+    path: &str,
+    port: u16,
+    json: Option<&str>,
+    cookie: Option<&str>,
+) -> Vec<u8> {
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {}:{port}\r\n", crate::HOST);
+    if let Some(cookie) = cookie {
+        head += &format!("Cookie: {cookie}\r\n");
+    }
     match json {
         Some(body) => {
             head += &format!("Content-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len());

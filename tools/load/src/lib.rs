@@ -15,7 +15,8 @@
 //! - [`idle`]: N WebSockets held open → the server's resident memory per
 //!   connection, read from `/proc/PID/status`.
 //! - [`fanout`]: N SSE subscribers on one board, E tasks created over HTTP →
-//!   every event delivered to every subscriber, and how long it took.
+//!   every event delivered to every subscriber, and how long it took; the
+//!   subscribers spread over several instances of one server, if given.
 //! - [`wire`]: one board change delivered by polling, SSE and a WebSocket →
 //!   bytes on the wire per message (counted at the socket) and latency.
 //! - [`compare`]: starts two server binaries in turn ([`server`]) and runs
@@ -25,6 +26,8 @@
 //!   needs, by hand, so ten thousand subscribers cost the client little.
 //! - [`latency`], [`limits`], [`process`]: percentiles, the open-files limit,
 //!   and what `/proc` says about a server process.
+//! - [`redis`]: how many commands a Redis ran (`INFO commandstats`), and a
+//!   private `redis-server` per round, for chapter 8's instances.
 
 pub mod compare;
 pub mod echo;
@@ -34,6 +37,7 @@ pub mod idle;
 pub mod latency;
 pub mod limits;
 pub mod process;
+pub mod redis;
 pub mod server;
 pub mod sse;
 pub mod wire;

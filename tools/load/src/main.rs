@@ -4,6 +4,8 @@
 //! cargo run --release -p course-load -- echo --port 3000 --connections 64 --size 1024
 //! cargo run --release -p course-load -- idle --port 3000 --connections 10000
 //! cargo run --release -p course-load -- fanout --port 3000 --subscribers 10000 --events 20
+//! cargo run --release -p course-load -- fanout --url http://127.0.0.1:3001 --url http://127.0.0.1:3002 \
+//!     --redis redis://127.0.0.1:6379 --subscribers 1000   # chapter 8's instances
 //! cargo run --release -p course-load -- compare --ours A --reference B --out book/src/figures/x.md echo
 //! cargo run --release -p course-load -- wire --port 3000     # against the chapter-6 board server
 //! ```
@@ -18,7 +20,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use course_load::compare::{self, CompareOptions, Load};
 use course_load::echo::{self, EchoOptions};
-use course_load::fanout::{self, FanoutOptions};
+use course_load::fanout::{self, FanoutOptions, RedisTarget, Targets};
 use course_load::idle::{self, IdleOptions};
 use course_load::wire::{self, WireOptions};
 use course_load::{limits, process};
@@ -64,10 +66,19 @@ enum Command {
     Fanout {
         #[arg(long, default_value_t = 3000)]
         port: u16,
-        /// The server's process id, to read its CPU time; by default, the
-        /// process listening on the port (if it is yours).
+        /// Instead of --port, several instances of one server (chapter 8),
+        /// one --url each (http://127.0.0.1:PORT): the subscribers are spread
+        /// over them in turn, the tasks are created through the first.
+        #[arg(long = "url", conflicts_with = "port")]
+        urls: Vec<String>,
+        /// The servers' process ids (one per instance), to read their CPU
+        /// time; by default, the processes listening on the ports (if yours).
         #[arg(long)]
-        pid: Option<u32>,
+        pid: Vec<u32>,
+        /// The Redis the instances share (redis://127.0.0.1:PORT): reports
+        /// the commands it ran per event, and its CPU time if it is yours.
+        #[arg(long)]
+        redis: Option<String>,
         #[command(flatten)]
         load: FanoutArgs,
     },
@@ -180,6 +191,15 @@ struct CompareArgs {
     /// Environment for both servers, KEY=VALUE (repeatable).
     #[arg(long, value_parser = key_value)]
     env: Vec<(String, String)>,
+    /// Start this many processes of ours per round (fan-out only: the
+    /// subscribers are spread over them); the reference is always one.
+    #[arg(long, default_value_t = 1)]
+    instances: usize,
+    /// Start a private redis-server (this program, e.g. redis-server) for
+    /// each round of ours, give ours its URL as REDIS_URL and each process
+    /// an INSTANCE_ID, and count Redis's commands and CPU (fan-out only).
+    #[arg(long)]
+    redis_server: Option<PathBuf>,
     /// Also write the medians as a Markdown figures file, with the command,
     /// the machine and the date (the book includes book/src/figures/*.md;
     /// tools/load/compare.sh writes them all).
@@ -255,10 +275,35 @@ async fn main() -> Result<()> {
             let report = idle::run(port, pid, &load.into()).await?;
             println!("server process {pid}: {report}");
         }
-        Command::Fanout { port, pid, load } => {
+        Command::Fanout { port, urls, pid, redis, load } => {
             let each = load.each;
-            let pid = pid.or_else(|| process::listener_pid(port).ok());
-            let report = fanout::run(port, pid, &load.into()).await?;
+            let ports = if urls.is_empty() {
+                vec![port]
+            } else {
+                urls.iter()
+                    .map(|url| {
+                        let rest = url.strip_prefix("http://").unwrap_or(url);
+                        course_load::redis::loopback_port(rest).with_context(|| format!("in --url {url}"))
+                    })
+                    .collect::<Result<Vec<_>>>()?
+            };
+            let pids = if pid.is_empty() {
+                ports
+                    .iter()
+                    .map(|&port| process::listener_pid(port))
+                    .collect::<Result<Vec<_>>>()
+                    .unwrap_or_default()
+            } else {
+                pid
+            };
+            let redis = match redis {
+                Some(url) => {
+                    let port = course_load::redis::port_of_url(&url)?;
+                    Some(RedisTarget { port, pid: process::listener_pid(port).ok() })
+                }
+                None => None,
+            };
+            let report = fanout::run_on(&Targets { ports, pids, redis }, &load.into()).await?;
             println!("{report}");
             if each {
                 for (n, latency) in report.each.iter().enumerate() {
@@ -297,6 +342,8 @@ async fn main() -> Result<()> {
                 reference: args.reference,
                 rounds: args.rounds,
                 env: args.env,
+                instances: args.instances,
+                redis_server: args.redis_server,
                 load,
                 out: args.out,
                 command: format!("load {}", std::env::args().skip(1).collect::<Vec<_>>().join(" ")),

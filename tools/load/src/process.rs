@@ -150,6 +150,15 @@ pub fn load_average() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
+/// This process's nice value (`/proc/self/stat`, the 19th field): the
+/// servers it starts inherit it, so a measurement run under `nice -n 19`
+/// says so in its figures.
+pub fn niceness() -> Option<i32> {
+    let stat = fs::read_to_string("/proc/self/stat").ok()?;
+    let (_, after_name) = stat.rsplit_once(')')?;
+    after_name.split_whitespace().nth(16)?.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,6 +182,11 @@ mod tests {
     fn cpu_time_is_user_plus_system_time() {
         let stat = "4242 (a (weird) name) S 1 4242 4242 0 -1 4194304 100 0 0 0 250 30 0 0 20 0 3 0 9 0";
         assert_eq!(stat_cpu_time(stat), Some(Duration::from_millis(2800)));
+    }
+
+    #[test]
+    fn this_process_has_a_nice_value() {
+        assert!(niceness().is_some_and(|nice| (-20..=19).contains(&nice)));
     }
 
     #[test]
