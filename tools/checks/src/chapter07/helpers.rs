@@ -47,6 +47,13 @@ pub(super) async fn send_until_closed(addr: SocketAddr, bytes: &[u8]) -> Result<
         .await
         .map_err(|e| Failure::no_answer(format!("could not connect to {addr}: {e}")))?;
     let _ = tcp.write_all(bytes).await;
+    let (got, closed) = read_until_closed(&mut tcp).await;
+    Ok(closed.then_some(got))
+}
+
+/// Reads what comes on `tcp` until the server closes the connection, for 5 s
+/// at most: the bytes, and whether it closed.
+pub(super) async fn read_until_closed(tcp: &mut TcpStream) -> (Vec<u8>, bool) {
     let mut got = Vec::new();
     let read = timeout(ANSWER_TIMEOUT, async {
         let mut buffer = [0u8; 1024];
@@ -58,7 +65,7 @@ pub(super) async fn send_until_closed(addr: SocketAddr, bytes: &[u8]) -> Result<
         }
     })
     .await;
-    Ok(read.is_ok().then_some(got))
+    (got, read.is_ok())
 }
 
 #[cfg(test)]
