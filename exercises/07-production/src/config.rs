@@ -99,21 +99,27 @@ impl Default for Config {
     }
 }
 
-/// A setting that is set, but not to something the server can use.
+/// A variable whose value the server refuses to start with.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
-    /// A number that is zero, negative or not a number.
-    #[error("{name} must be a positive whole number ({unit}), got {value:?}")]
-    NotPositive { name: &'static str, value: String, unit: &'static str },
-    /// One of `TLS_CERT` and `TLS_KEY` without the other.
-    #[error("{set} is set but {missing} is not: TLS needs both the certificate and its key")]
-    HalfTls { set: &'static str, missing: &'static str },
-    /// Something in `ALLOWED_ORIGINS` that is not an origin.
-    #[error(
-        "ALLOWED_ORIGINS must list origins such as https://board.example.com \
-         (a scheme and a host, no path), got {value:?}"
-    )]
-    NotAnOrigin { value: String },
+#[error("{name} {}, got {value:?}", requirement(name))]
+pub struct ConfigError {
+    /// The variable, e.g. `SESSION_TTL_MS`.
+    pub name: &'static str,
+    /// What it held.
+    pub value: String,
+}
+
+/// What a variable must hold, by its name.
+fn requirement(name: &str) -> &'static str {
+    match name {
+        "ALLOWED_ORIGINS" => {
+            "must list origins such as https://board.example.com (a scheme and a host, no path)"
+        }
+        "TLS_CERT" => "is set but TLS_KEY is not: TLS needs both the certificate and its key",
+        "TLS_KEY" => "is set but TLS_CERT is not: TLS needs both the certificate and its key",
+        name if name.ends_with("_MS") => "must be a positive whole number (milliseconds)",
+        _ => "must be a positive whole number (a count)",
+    }
 }
 
 impl Config {
@@ -160,10 +166,7 @@ fn tunable<T: FromStr + PartialOrd + Default>(
     let Some(value) = var(name) else { return Ok(default) };
     match value.trim().parse::<T>() {
         Ok(number) if number > T::default() => Ok(number),
-        _ => {
-            let unit = if name.ends_with("_MS") { "milliseconds" } else { "a count" };
-            Err(ConfigError::NotPositive { name, value, unit })
-        }
+        _ => Err(ConfigError { name, value }),
     }
 }
 
@@ -172,8 +175,8 @@ fn tls_files(var: &impl Fn(&str) -> Option<String>) -> Result<Option<TlsFiles>, 
     match (var("TLS_CERT"), var("TLS_KEY")) {
         (Some(cert), Some(key)) => Ok(Some(TlsFiles { cert: cert.into(), key: key.into() })),
         (None, None) => Ok(None),
-        (Some(_), None) => Err(ConfigError::HalfTls { set: "TLS_CERT", missing: "TLS_KEY" }),
-        (None, Some(_)) => Err(ConfigError::HalfTls { set: "TLS_KEY", missing: "TLS_CERT" }),
+        (Some(cert), None) => Err(ConfigError { name: "TLS_CERT", value: cert }),
+        (None, Some(key)) => Err(ConfigError { name: "TLS_KEY", value: key }),
     }
 }
 
@@ -188,7 +191,7 @@ fn origins(list: &str) -> Result<Vec<String>, ConfigError> {
             let host = normal.strip_prefix("https://").or_else(|| normal.strip_prefix("http://"));
             match host {
                 Some(host) if !host.is_empty() && !host.contains('/') => Ok(normal),
-                _ => Err(ConfigError::NotAnOrigin { value: origin.to_owned() }),
+                _ => Err(ConfigError { name: "ALLOWED_ORIGINS", value: origin.to_owned() }),
             }
         })
         .collect()

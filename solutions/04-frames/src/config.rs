@@ -56,7 +56,7 @@ fn tunable<T: FromStr + PartialOrd + Default>(
 ) -> Result<T, ConfigError> {
     let Some(value) = var(name) else { return Ok(default) };
     match value.trim().parse::<T>() {
-        Ok(parsed) if parsed > T::default() => Ok(parsed),
+        Ok(number) if number > T::default() => Ok(number),
         _ => Err(ConfigError { name, value }),
     }
 }

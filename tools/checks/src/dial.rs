@@ -22,9 +22,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
-use hyper_util::rt::TokioIo;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpSocket, TcpStream};
@@ -34,7 +33,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, Message};
 
 use crate::Failure;
-use crate::http::ANSWER_TIMEOUT;
+use crate::http::{self, ANSWER_TIMEOUT};
 use crate::sse::{Event, Item, Parser};
 
 /// A byte stream a check talks over: TCP, or TLS over TCP.
@@ -208,38 +207,22 @@ impl Call {
     /// still to come.
     async fn head(&self) -> Result<(Answer, Incoming), Failure> {
         let io = self.dial.connect().await.map_err(|why| self.no_answer(why))?;
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(TokioIo::new(io)).await.map_err(|e| self.no_answer(e))?;
-        tokio::spawn(connection);
-        let mut builder = hyper::Request::builder()
-            .method(self.method.as_str())
-            .uri(self.path.as_str())
-            .header("Host", self.dial.host());
-        for (name, value) in &self.headers {
-            builder = builder.header(name.as_str(), value.as_str());
-        }
-        let body = Full::new(Bytes::from(self.body.clone().unwrap_or_default()));
-        let request =
-            builder.body(body).map_err(|e| Failure::new(format!("a check built a bad request: {e}")))?;
-        let response = match timeout(ANSWER_TIMEOUT, sender.send_request(request)).await {
+        let body = self.body.clone().unwrap_or_default().into_bytes();
+        let host = self.dial.host();
+        let sending = http::send(io, &self.method, &self.path, &host, &self.headers, body);
+        let head = match timeout(ANSWER_TIMEOUT, sending).await {
             Err(_) => return Err(self.no_answer("nothing within 5 s")),
-            Ok(Err(e)) => return Err(self.no_answer(format!("the connection closed ({})", root_cause(&e)))),
-            Ok(Ok(response)) => response,
+            Ok(Err(why)) => return Err(self.no_answer(format!("the connection closed ({why})"))),
+            Ok(Ok(head)) => head,
         };
-        let (parts, body) = response.into_parts();
-        let headers = parts
-            .headers
-            .iter()
-            .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-            .collect();
         let answer = Answer {
             sent: self.transcript(),
             line: self.line(),
-            status: parts.status.as_u16(),
-            headers,
+            status: head.status.as_u16(),
+            headers: head.headers,
             body: Vec::new(),
         };
-        Ok((answer, body))
+        Ok((answer, head.body))
     }
 
     /// Sends the request and reads the whole response.
@@ -589,13 +572,4 @@ impl Ws {
         }
         Failure::new(headline).sent(sent).expected(expected)
     }
-}
-
-/// The innermost cause of an error.
-fn root_cause(error: &dyn std::error::Error) -> String {
-    let mut cause = error;
-    while let Some(source) = cause.source() {
-        cause = source;
-    }
-    cause.to_string()
 }

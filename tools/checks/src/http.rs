@@ -1,14 +1,23 @@
 //! An HTTP client that keeps a transcript of every exchange.
 //!
-//! Checks send requests with reqwest, a real client, and keep what went over
+//! Checks send requests with hyper, a real client, and keep what went over
 //! the wire in the shape `curl -v` prints it (`>` for the request, `<` for the
 //! response), so a failure can show the learner exactly what happened — and
 //! the learner can replay it with curl.
+//!
+//! [`send`] is the one place a check's request goes out, on a connection of
+//! its own: [`Request`] here, the event streams of [`crate::sse`] and
+//! chapter 7's [`crate::dial`] (plain or TLS) all go through it.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper_util::rt::TokioIo;
 use serde_json::Value;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
 
 use crate::Failure;
 
@@ -116,36 +125,29 @@ impl Request {
                 .expected("an HTTP response")
                 .got("(no response)")
         };
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .map_err(|e| Failure::new(format!("could not build an HTTP client: {e}")))?;
-        let method = reqwest::Method::from_bytes(self.method.as_bytes())
-            .map_err(|e| Failure::new(format!("bad method in a check: {e}")))?;
-        let mut builder = client.request(method, format!("http://{}{}", self.addr, self.path));
-        for (name, value) in &self.headers {
-            builder = builder.header(name, value);
-        }
         let exchange = async {
-            let response = builder.body(self.body.clone()).send().await?;
-            let status = response.status().as_u16();
-            let reason = response.status().canonical_reason().unwrap_or("").to_owned();
-            let headers = response
-                .headers()
-                .iter()
-                .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-                .collect();
-            let body = response.bytes().await?.to_vec();
-            Ok::<_, reqwest::Error>(Exchange { request: self.clone(), status, reason, headers, body })
+            let tcp = TcpStream::connect(self.addr).await.map_err(|e| match e.kind() {
+                std::io::ErrorKind::ConnectionRefused => {
+                    "nothing is listening (connection refused)".to_owned()
+                }
+                _ => format!("could not connect ({e})"),
+            })?;
+            let host = self.addr.to_string();
+            let head = send(tcp, &self.method, &self.path, &host, &self.headers, self.body.clone())
+                .await
+                .map_err(|why| format!("the connection closed before a full response ({why})"))?;
+            let body =
+                head.body.collect().await.map_err(|e| {
+                    format!("the connection closed before a full response ({})", root_cause(&e))
+                })?;
+            let reason = head.status.canonical_reason().unwrap_or("").to_owned();
+            let status = head.status.as_u16();
+            let body = body.to_bytes().to_vec();
+            Ok::<_, String>(Exchange { request: self.clone(), status, reason, headers: head.headers, body })
         };
         match tokio::time::timeout(ANSWER_TIMEOUT, exchange).await {
             Err(_) => Err(no_answer(format!("nothing within {} s", ANSWER_TIMEOUT.as_secs()))),
-            Ok(Err(e)) if e.is_connect() => {
-                Err(no_answer("nothing is listening (connection refused)".into()))
-            }
-            Ok(Err(e)) => {
-                Err(no_answer(format!("the connection closed before a full response ({})", root_cause(&e))))
-            }
+            Ok(Err(why)) => Err(no_answer(why)),
             Ok(Ok(exchange)) => Ok(exchange),
         }
     }
@@ -169,6 +171,49 @@ pub(crate) async fn sign_in(addr: SocketAddr, user: &str) -> Result<String, Fail
         Some(pair) if pair.trim_start().starts_with("session=") => Ok(pair.trim().to_owned()),
         _ => Err(answer.fail(format!("signing in as {user} set no session cookie"), expected)),
     }
+}
+
+/// A response's head, its body still to come.
+#[derive(Debug)]
+pub(crate) struct Head {
+    pub(crate) status: hyper::StatusCode,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Incoming,
+}
+
+/// Sends one request over `io`, a connection of its own, and waits for the
+/// response's head. `host` is sent as `Host`, then `headers` and the body
+/// (with its `Content-Length`) as they are. `Err` says why no response
+/// came, in a few words. The caller bounds the wait.
+pub(crate) async fn send<I>(
+    io: I,
+    method: &str,
+    path: &str,
+    host: &str,
+    headers: &[(String, String)],
+    body: Vec<u8>,
+) -> Result<Head, String>
+where
+    I: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(io)).await.map_err(|e| root_cause(&e))?;
+    tokio::spawn(connection);
+    let mut builder = hyper::Request::builder().method(method).uri(path).header("Host", host);
+    for (name, value) in headers {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    let request = builder
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| format!("a check built a bad request: {e}"))?;
+    let response = sender.send_request(request).await.map_err(|e| root_cause(&e))?;
+    let (parts, body) = response.into_parts();
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    Ok(Head { status: parts.status, headers, body })
 }
 
 /// A request and the response it got.
@@ -271,9 +316,9 @@ fn show_body(body: &[u8]) -> String {
     out + "\n"
 }
 
-/// The innermost cause of an error: reqwest's own message is just "error
-/// sending request for url (…)", hyper's underneath says what happened.
-fn root_cause(error: &dyn std::error::Error) -> String {
+/// The innermost cause of an error: the outer messages ("error sending
+/// request") say little, the innermost says what happened.
+pub(crate) fn root_cause(error: &dyn std::error::Error) -> String {
     let mut cause = error;
     while let Some(source) = cause.source() {
         cause = source;

@@ -1,6 +1,6 @@
 //! A raw TCP client, for the bytes no well-behaved client sends.
 //!
-//! reqwest and tokio-tungstenite only send well-formed requests, and they
+//! hyper and tokio-tungstenite only send well-formed requests, and they
 //! hand back a response once it is complete. Checks that must send *exactly*
 //! these bytes — a header name in odd case, a request one byte at a time,
 //! 16 KiB of headers, a TLS hello where HTTP was expected — and see exactly

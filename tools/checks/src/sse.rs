@@ -4,7 +4,7 @@
 //! - [`Parser`] turns bytes into [`Item`]s exactly as the WHATWG HTML
 //!   standard's "interpreting an event stream" (§9.2.6) says, whatever the
 //!   chunks look like: it is the checks' reference reading of the format.
-//! - [`EventStream`] opens `GET /boards/{board}/events` with reqwest (an
+//! - [`EventStream`] opens `GET /boards/{board}/events` with `http::send` (an
 //!   optional `Last-Event-ID` included), reads the body's raw bytes as they
 //!   come, each wait under a deadline, and keeps what it received as `curl -N`
 //!   would print it, so a failing check can show the learner the stream.
@@ -14,9 +14,12 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use crate::http::ANSWER_TIMEOUT;
+use crate::http::{self, ANSWER_TIMEOUT, root_cause};
 use crate::{Failure, Target};
 
 /// What the stream said, in the order it said it.
@@ -194,7 +197,7 @@ pub struct EventStream {
     status: u16,
     head: String,
     headers: Vec<(String, String)>,
-    response: reqwest::Response,
+    body: Incoming,
     parser: Parser,
     ready: VecDeque<Item>,
     ended: Option<String>,
@@ -222,15 +225,15 @@ impl EventStream {
                 .expected("200 OK with Content-Type: text/event-stream, then events as they happen")
                 .got("(no response)")
         };
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .map_err(|e| Failure::new(format!("could not build an HTTP client: {e}")))?;
-        let mut request = client.get(format!("http://{}{path}", t.addr()));
-        for (name, value) in &all_headers {
-            request = request.header(*name, *value);
-        }
-        let response = match tokio::time::timeout(ANSWER_TIMEOUT, request.send()).await {
+        let opening = async {
+            let tcp = TcpStream::connect(t.addr()).await.map_err(|_| "nothing is listening".to_owned())?;
+            let headers: Vec<(String, String)> =
+                all_headers.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect();
+            http::send(tcp, "GET", path, &t.addr().to_string(), &headers, Vec::new())
+                .await
+                .map_err(|why| format!("the connection closed ({why})"))
+        };
+        let response = match tokio::time::timeout(ANSWER_TIMEOUT, opening).await {
             Err(_) => {
                 return Err(no_answer(format!(
                     "no response head within {} s (a streaming response still sends its \
@@ -238,16 +241,11 @@ impl EventStream {
                     ANSWER_TIMEOUT.as_secs()
                 )));
             }
-            Ok(Err(e)) if e.is_connect() => return Err(no_answer("nothing is listening".into())),
-            Ok(Err(e)) => return Err(no_answer(format!("the connection closed ({})", root_cause(&e)))),
+            Ok(Err(why)) => return Err(no_answer(why)),
             Ok(Ok(response)) => response,
         };
-        let status = response.status();
-        let headers: Vec<(String, String)> = response
-            .headers()
-            .iter()
-            .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-            .collect();
+        let status = response.status;
+        let headers = response.headers;
         let mut head =
             format!("< HTTP/1.1 {} {}\n", status.as_u16(), status.canonical_reason().unwrap_or(""));
         for (name, value) in &headers {
@@ -260,7 +258,7 @@ impl EventStream {
             status: status.as_u16(),
             head,
             headers,
-            response,
+            body: response.body,
             parser: Parser::new(),
             ready: VecDeque::new(),
             ended: None,
@@ -318,16 +316,17 @@ impl EventStream {
             if let Some(why) = &self.ended {
                 return Next::Ended(why.clone());
             }
-            match tokio::time::timeout_at(deadline, self.response.chunk()).await {
+            match tokio::time::timeout_at(deadline, self.body.frame()).await {
                 Err(_) => return Next::TimedOut,
-                Ok(Ok(Some(bytes))) => {
-                    let items = self.parser.feed(&bytes);
+                Ok(Some(Ok(frame))) => {
+                    let Some(bytes) = frame.data_ref() else { continue };
+                    let items = self.parser.feed(bytes);
                     self.ready.extend(items);
                     let lines = self.parser.take_lines();
                     self.record(lines);
                 }
-                Ok(Ok(None)) => self.ended = Some("the server ended the response".to_owned()),
-                Ok(Err(e)) => self.ended = Some(format!("the connection broke ({})", root_cause(&e))),
+                Ok(None) => self.ended = Some("the server ended the response".to_owned()),
+                Ok(Some(Err(e))) => self.ended = Some(format!("the connection broke ({})", root_cause(&e))),
             }
         }
     }
@@ -423,15 +422,6 @@ fn request_transcript(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) ->
         let _ = writeln!(out, "> {name}: {value}");
     }
     out + ">\n"
-}
-
-/// The innermost cause of an error, which says what happened.
-fn root_cause(error: &dyn std::error::Error) -> String {
-    let mut cause = error;
-    while let Some(source) = cause.source() {
-        cause = source;
-    }
-    cause.to_string()
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use crate::check::check;
 use crate::ws::{Transcript, WsClient};
 use crate::{Failure, Needs, Target};
 
-use super::helpers::{enter, tunables};
+use super::helpers::{alice_and_bob, enter, tunables};
 use super::messages::{join, joined, left, presence, typing, typing_request, typing_stopped};
 use super::{ERRORS, ERRORS_SECTION, HANDSHAKE_SECTION, PROTOCOL_ERROR_SECTION};
 
@@ -83,11 +83,7 @@ async fn invalid_json_gets_an_error_and_the_connection_stays_open(t: Target) -> 
         expect_error(&mut alice, "the server cannot read that message, says so, and keeps the connection")
             .await?;
     }
-    let _bob = enter(&t, &tr, &board, "Bob", &["Alice", "Bob"]).await?;
-    alice
-        .expect_json(&joined(&board, "Bob"), "Bob joined: Alice's connection stayed open, on the board")
-        .await?;
-    Ok(())
+    expect_alice_still_on(&t, &tr, &board, &mut alice).await
 }
 
 check!(Check {
@@ -109,11 +105,7 @@ async fn an_unknown_type_gets_an_error_and_the_connection_stays_open(t: Target) 
         expect_error(&mut alice, "the server does not know that type, says so, and keeps the connection")
             .await?;
     }
-    let _bob = enter(&t, &tr, &board, "Bob", &["Alice", "Bob"]).await?;
-    alice
-        .expect_json(&joined(&board, "Bob"), "Bob joined: Alice's connection stayed open, on the board")
-        .await?;
-    Ok(())
+    expect_alice_still_on(&t, &tr, &board, &mut alice).await
 }
 
 check!(Check {
@@ -130,9 +122,7 @@ check!(Check {
 async fn a_binary_message_is_closed_with_1003(t: Target) -> Result<(), Failure> {
     let tr = Transcript::new();
     let board = t.board(1);
-    let mut alice = enter(&t, &tr, &board, "Alice", &["Alice"]).await?;
-    let mut bob = enter(&t, &tr, &board, "Bob", &["Alice", "Bob"]).await?;
-    alice.expect_json(&joined(&board, "Bob"), "Bob joined").await?;
+    let (mut alice, mut bob) = alice_and_bob(&t, &tr, &board).await?;
     alice.send_binary(vec![0x01, 0x02, 0x03]).await?;
     alice
         .expect_close(1003, "the protocol is JSON text; 1003 means \"I cannot accept this type of data\"")
@@ -156,9 +146,7 @@ async fn a_message_over_max_message_bytes_is_refused(t: Target) -> Result<(), Fa
     let max = tunables(&t).max_message_bytes;
     let tr = Transcript::new();
     let board = t.board(1);
-    let mut alice = enter(&t, &tr, &board, "Alice", &["Alice"]).await?;
-    let mut bob = enter(&t, &tr, &board, "Bob", &["Alice", "Bob"]).await?;
-    alice.expect_json(&joined(&board, "Bob"), "Bob joined").await?;
+    let (mut alice, mut bob) = alice_and_bob(&t, &tr, &board).await?;
     // JSON allows whitespace after the value: pad a typing message to size.
     let message = typing_request("task-3").to_string();
     let padded = |len: usize| format!("{message}{}", " ".repeat(len.saturating_sub(message.len())));
@@ -393,4 +381,19 @@ async fn expect_error(client: &mut WsClient, why: &str) -> Result<(), Failure> {
             )
             .got(got.to_string())),
     }
+}
+
+/// Bob joins `board`, and Alice, who was just refused something, is told:
+/// her connection stayed open, and she is still on the board.
+async fn expect_alice_still_on(
+    t: &Target,
+    tr: &Transcript,
+    board: &str,
+    alice: &mut WsClient,
+) -> Result<(), Failure> {
+    let _bob = enter(t, tr, board, "Bob", &["Alice", "Bob"]).await?;
+    alice
+        .expect_json(&joined(board, "Bob"), "Bob joined: Alice's connection stayed open, on the board")
+        .await?;
+    Ok(())
 }

@@ -8,7 +8,7 @@ use crate::check::check;
 use crate::ws::{Transcript, WsClient};
 use crate::{Failure, Needs, Target};
 
-use super::helpers::{enter, expect_no_ghost, tunables};
+use super::helpers::{alice_and_bob, enter, expect_no_ghost, tunables};
 use super::messages::{join, joined, left, ping, presence, typing, typing_request};
 use super::{APP_HEARTBEAT_SECTION, HEARTBEATS, HEARTBEATS_SECTION};
 
@@ -60,9 +60,7 @@ async fn a_client_that_answers_pings_outlives_the_idle_timeout(t: Target) -> Res
     let idle = Duration::from_millis(tunables.idle_timeout_ms);
     let tr = Transcript::new();
     let board = t.board(1);
-    let mut alice = enter(&t, &tr, &board, "Alice", &["Alice"]).await?;
-    let mut bob = enter(&t, &tr, &board, "Bob", &["Alice", "Bob"]).await?;
-    alice.expect_json(&joined(&board, "Bob"), "Bob joined").await?;
+    let (mut alice, mut bob) = alice_and_bob(&t, &tr, &board).await?;
     // Both stay quiet but answer every ping, for one and a half idle timeouts —
     // measured in the server's own pings, so nothing here sleeps.
     let start = Instant::now();
@@ -104,9 +102,7 @@ async fn a_silent_client_is_dropped_after_the_idle_timeout(t: Target) -> Result<
     let tunables = tunables(&t);
     let tr = Transcript::new();
     let board = t.board(1);
-    let mut alice = enter(&t, &tr, &board, "Alice", &["Alice"]).await?;
-    let mut bob = enter(&t, &tr, &board, "Bob", &["Alice", "Bob"]).await?;
-    alice.expect_json(&joined(&board, "Bob"), "Bob joined").await?;
+    let (mut alice, mut bob) = alice_and_bob(&t, &tr, &board).await?;
     let start = Instant::now();
     bob.mute();
     let idle = Duration::from_millis(tunables.idle_timeout_ms);

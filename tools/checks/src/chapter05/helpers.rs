@@ -9,6 +9,19 @@ pub(super) fn tunables(t: &Target) -> Tunables {
     t.tunables().unwrap_or(Tunables::PRODUCTION)
 }
 
+/// Alice, then Bob, on `board`, and Alice told that Bob joined: the two
+/// past their snapshots and the one announcement, ready for the check.
+pub(super) async fn alice_and_bob(
+    t: &Target,
+    tr: &Transcript,
+    board: &str,
+) -> Result<(WsClient, WsClient), Failure> {
+    let mut alice = enter(t, tr, board, "Alice", &["Alice"]).await?;
+    let bob = enter(t, tr, board, "Bob", &["Alice", "Bob"]).await?;
+    alice.expect_json(&joined(board, "Bob"), "Bob joined").await?;
+    Ok((alice, bob))
+}
+
 /// Connects a client labelled after `user` and joins: the snapshot must
 /// list exactly `users`.
 pub(super) async fn enter(

@@ -4,7 +4,7 @@ use crate::check::check;
 use crate::ws::Transcript;
 use crate::{Failure, Needs, Target};
 
-use super::helpers::{enter, enter_as, expect_no_ghost};
+use super::helpers::{alice_and_bob, enter, enter_as, expect_no_ghost};
 use super::messages::{joined, left, typing, typing_request, typing_stopped, typing_stopped_request};
 use super::{LEAVING, LEAVING_SECTION};
 
@@ -22,9 +22,7 @@ check!(Check {
 async fn a_clean_close_tells_the_others_once_and_leaves_no_ghost(t: Target) -> Result<(), Failure> {
     let tr = Transcript::new();
     let board = t.board(1);
-    let mut alice = enter(&t, &tr, &board, "Alice", &["Alice"]).await?;
-    let mut bob = enter(&t, &tr, &board, "Bob", &["Alice", "Bob"]).await?;
-    alice.expect_json(&joined(&board, "Bob"), "Bob joined").await?;
+    let (mut alice, mut bob) = alice_and_bob(&t, &tr, &board).await?;
     bob.close(1000).await?;
     alice.expect_json(&left(&board, "Bob"), "Bob closed his connection (close frame 1000)").await?;
     expect_no_ghost(&t, &tr, &board, &mut alice, "Alice", "Bob").await

@@ -6,7 +6,7 @@ use crate::check::check;
 use crate::ws::{Transcript, WsClient, json_matches};
 use crate::{Failure, Needs, Target};
 
-use super::helpers::{enter, tunables};
+use super::helpers::{alice_and_bob, enter, tunables};
 use super::messages::{
     join, joined, left, presence_typing, typing, typing_request, typing_stopped, typing_stopped_request,
 };
@@ -23,9 +23,7 @@ check!(Check {
 async fn typing_reaches_the_others_but_not_the_typist(t: Target) -> Result<(), Failure> {
     let tr = Transcript::new();
     let board = t.board(1);
-    let mut alice = enter(&t, &tr, &board, "Alice", &["Alice"]).await?;
-    let mut bob = enter(&t, &tr, &board, "Bob", &["Alice", "Bob"]).await?;
-    alice.expect_json(&joined(&board, "Bob"), "Bob joined").await?;
+    let (mut alice, mut bob) = alice_and_bob(&t, &tr, &board).await?;
     alice.send_json(&typing_request("task-3")).await?;
     bob.expect_json(&typing("Alice", "task-3"), "Alice is typing on task-3; Bob is told").await?;
     // The marker: Bob types too. Alice's next message must be about Bob; an
@@ -62,9 +60,7 @@ async fn a_joiner_is_told_who_is_typing(t: Target) -> Result<(), Failure> {
     // one attempt catches her typing.
     for attempt in 1..=3 {
         let board = t.board(attempt);
-        let mut alice = enter(&t, &tr, &board, "Alice", &["Alice"]).await?;
-        let mut bob = enter(&t, &tr, &board, "Bob", &["Alice", "Bob"]).await?;
-        alice.expect_json(&joined(&board, "Bob"), "Bob joined").await?;
+        let (mut alice, mut bob) = alice_and_bob(&t, &tr, &board).await?;
         bob.send_json(&typing_request("task-1")).await?;
         alice.expect_json(&typing("Bob", "task-1"), "Bob is typing on task-1").await?;
         bob.send_json(&typing_stopped_request("task-1")).await?;
@@ -253,9 +249,7 @@ check!(Check {
 async fn typing_stops_when_the_typist_leaves(t: Target) -> Result<(), Failure> {
     let tr = Transcript::new();
     let board = t.board(1);
-    let mut alice = enter(&t, &tr, &board, "Alice", &["Alice"]).await?;
-    let mut bob = enter(&t, &tr, &board, "Bob", &["Alice", "Bob"]).await?;
-    alice.expect_json(&joined(&board, "Bob"), "Bob joined").await?;
+    let (mut alice, mut bob) = alice_and_bob(&t, &tr, &board).await?;
     alice.send_json(&typing_request("task-3")).await?;
     bob.expect_json(&typing("Alice", "task-3"), "Alice is typing on task-3").await?;
     alice.drop_tcp();

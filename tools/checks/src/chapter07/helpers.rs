@@ -1,9 +1,15 @@
 //! Helpers the stages' checks share.
 
+use std::net::SocketAddr;
+
 use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
 
 use crate::Failure;
 use crate::dial::Dial;
+use crate::http::ANSWER_TIMEOUT;
 
 use super::sign_in::{join, sign_in_if_offered};
 
@@ -32,6 +38,34 @@ pub(super) fn sample(text: &str, key: &str) -> Option<f64> {
     text.lines()
         .filter(|line| !line.starts_with('#'))
         .find_map(|line| line.strip_prefix(key)?.strip_prefix(' ')?.split(' ').next()?.parse().ok())
+}
+
+/// Connects to `addr`, sends `bytes`, and reads what comes back until the
+/// server closes the connection; `None` when it is still open after 5 s.
+pub(super) async fn send_until_closed(addr: SocketAddr, bytes: &[u8]) -> Result<Option<Vec<u8>>, Failure> {
+    let mut tcp = TcpStream::connect(addr)
+        .await
+        .map_err(|e| Failure::no_answer(format!("could not connect to {addr}: {e}")))?;
+    let _ = tcp.write_all(bytes).await;
+    let (got, closed) = read_until_closed(&mut tcp).await;
+    Ok(closed.then_some(got))
+}
+
+/// Reads what comes on `tcp` until the server closes the connection, for 5 s
+/// at most: the bytes, and whether it closed.
+pub(super) async fn read_until_closed(tcp: &mut TcpStream) -> (Vec<u8>, bool) {
+    let mut got = Vec::new();
+    let read = timeout(ANSWER_TIMEOUT, async {
+        let mut buffer = [0u8; 1024];
+        loop {
+            match tcp.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buffer[..n]),
+            }
+        }
+    })
+    .await;
+    (got, read.is_ok())
 }
 
 #[cfg(test)]

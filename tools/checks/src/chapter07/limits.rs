@@ -4,9 +4,6 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::time::timeout;
 
 use crate::check::check;
 use crate::dial::Answer;
@@ -14,7 +11,7 @@ use crate::http::ANSWER_TIMEOUT;
 use crate::ws::json_matches;
 use crate::{Failure, Needs, Target};
 
-use super::helpers::{TIMED_OUT, member};
+use super::helpers::{TIMED_OUT, member, send_until_closed};
 use super::servers::{short_vars, start, start_tls};
 use super::sign_in::{join, sign_in_if_offered};
 use super::{LIMITS, MAX_SECTION, RATE_SECTION, READER_SECTION, SLOW_SECTION, STARTS_ITS_OWN};
@@ -323,24 +320,7 @@ async fn slow_handshakes_and_request_heads_are_cut_off(t: Target) -> Result<(), 
 /// Sends `bytes`, then nothing, and waits for the server to close the
 /// connection; [`TIMED_OUT`] when it is still open after 5 s.
 async fn silent_after(addr: SocketAddr, bytes: &[u8]) -> Result<String, Failure> {
-    let mut tcp = TcpStream::connect(addr)
-        .await
-        .map_err(|e| Failure::no_answer(format!("could not connect to {addr}: {e}")))?;
-    let _ = tcp.write_all(bytes).await;
-    let mut got = Vec::new();
-    let read = timeout(ANSWER_TIMEOUT, async {
-        let mut buffer = [0u8; 1024];
-        loop {
-            match tcp.read(&mut buffer).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => got.extend_from_slice(&buffer[..n]),
-            }
-        }
-    })
-    .await;
-    if read.is_err() {
-        return Ok(TIMED_OUT.to_owned());
-    }
+    let Some(got) = send_until_closed(addr, bytes).await? else { return Ok(TIMED_OUT.to_owned()) };
     let first_line = String::from_utf8_lossy(&got).lines().next().unwrap_or_default().to_owned();
     Ok(if got.is_empty() { "(the connection closed)".to_owned() } else { first_line })
 }

@@ -1,16 +1,15 @@
 //! Stage 6, "Health and metrics".
 
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::time::timeout;
 
 use crate::check::check;
 use crate::dial::Dial;
 use crate::http::ANSWER_TIMEOUT;
 use crate::{Failure, Needs, Target};
 
-use super::helpers::{member, on_shutdown, sample};
+use super::helpers::{member, on_shutdown, read_until_closed, sample};
 use super::servers::{short_vars, start};
 use super::sign_in::sign_in_if_offered;
 use super::{OPERABLE, OPERABLE_SECTION, STARTS_ITS_OWN};
@@ -47,18 +46,8 @@ async fn healthz_answers_200_while_serving_and_503_while_draining(t: Target) -> 
         "(a connection the server accepted while serving, silent until the server drained)\n\
          > GET /healthz HTTP/1.1\n> Host: {addr}\n>"
     );
-    let mut got = Vec::new();
     // Read until the server closes: while it drains, it answers and closes.
-    let read = timeout(ANSWER_TIMEOUT, async {
-        let mut buffer = [0u8; 1024];
-        loop {
-            match tcp.read(&mut buffer).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => got.extend_from_slice(&buffer[..n]),
-            }
-        }
-    })
-    .await;
+    let (got, closed) = read_until_closed(&mut tcp).await;
     let status_line = String::from_utf8_lossy(&got).lines().next().unwrap_or_default().to_owned();
     let expected = "503 Service Unavailable, and the connection closed: a load balancer must stop sending \
                     new clients here (a connection accepted before the drain still gets its request answered)";
@@ -71,7 +60,7 @@ async fn healthz_answers_200_while_serving_and_503_while_draining(t: Target) -> 
         .expected(expected)
         .got(got));
     }
-    if read.is_err() {
+    if !closed {
         return Err(Failure::new("after its 503 while draining, the connection stayed open for 5 s")
             .sent(sent)
             .expected(expected)

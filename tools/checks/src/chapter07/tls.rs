@@ -3,15 +3,12 @@
 use std::net::SocketAddr;
 
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::time::timeout;
 
 use crate::check::check;
 use crate::http::ANSWER_TIMEOUT;
 use crate::{Failure, Needs, Target};
 
-use super::helpers::TIMED_OUT;
+use super::helpers::{TIMED_OUT, send_until_closed};
 use super::servers::{short_vars, start_tls};
 use super::sign_in::{join, sign_in_if_offered};
 use super::{STARTS_ITS_OWN, TLS, TLS_SECTION};
@@ -157,25 +154,10 @@ async fn plain_http_to_the_tls_port_is_refused_and_the_server_keeps_serving(
 /// Sends a plain-HTTP request and returns what came back until the server
 /// closed the connection.
 async fn plain_request(addr: SocketAddr) -> Result<String, Failure> {
-    let mut tcp = TcpStream::connect(addr)
-        .await
-        .map_err(|e| Failure::no_answer(format!("could not connect to {addr}: {e}")))?;
     let request = format!("GET /boards/board-1/tasks HTTP/1.1\r\nHost: {addr}\r\n\r\n");
-    let _ = tcp.write_all(request.as_bytes()).await;
-    let mut got = Vec::new();
-    let read = timeout(ANSWER_TIMEOUT, async {
-        let mut buffer = [0u8; 1024];
-        loop {
-            match tcp.read(&mut buffer).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => got.extend_from_slice(&buffer[..n]),
-            }
-        }
-    })
-    .await;
-    if read.is_err() {
+    let Some(got) = send_until_closed(addr, request.as_bytes()).await? else {
         return Ok(TIMED_OUT.to_owned());
-    }
+    };
     if got.starts_with(b"HTTP/") {
         return Ok(String::from_utf8_lossy(&got).lines().next().unwrap_or_default().to_owned());
     }
