@@ -154,7 +154,14 @@ async fn a_client_sending_faster_than_the_rate_limit_is_closed_with_1008(t: Targ
         let why = format!(
             "an error for message {n} of {limit}: {limit} messages at once are within RATE_LIMIT_PER_S={limit}"
         );
-        let got = alice.next_json(&why).await?;
+        let got = alice.next_json(&why).await.map_err(|failure| Failure {
+            headline: format!(
+                "Alice's message {n} of {limit}, sent at once, within RATE_LIMIT_PER_S={limit}, got no \
+                 answer: {}",
+                failure.headline
+            ),
+            ..failure
+        })?;
         if got.get("type").and_then(Value::as_str) != Some("error") {
             return Err(alice.fail(format!("message {n} of {limit} got {got}"), why));
         }
