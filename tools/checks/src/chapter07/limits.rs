@@ -151,7 +151,14 @@ async fn a_client_sending_faster_than_the_rate_limit_is_closed_with_1008(t: Targ
         let why = format!(
             "an error for message {n} of {limit}: {limit} messages at once are within RATE_LIMIT_PER_S={limit}"
         );
-        let got = alice.next_json(&why).await?;
+        let got = alice.next_json(&why).await.map_err(|failure| Failure {
+            headline: format!(
+                "Alice's message {n} of {limit}, sent at once, within RATE_LIMIT_PER_S={limit}, got no \
+                 answer: {}",
+                failure.headline
+            ),
+            ..failure
+        })?;
         if got.get("type").and_then(Value::as_str) != Some("error") {
             return Err(alice.fail(format!("message {n} of {limit} got {got}"), why));
         }
@@ -207,7 +214,12 @@ check!(Check {
 async fn a_client_that_stops_reading_is_dropped_without_delaying_the_others(
     t: Target,
 ) -> Result<(), Failure> {
-    let vars = short_vars(&t).with("WRITE_TIMEOUT_MS", 300).with("RATE_LIMIT_PER_S", 1_000_000);
+    // Only the write deadline may drop Sam: not the idle timeout (he sends
+    // no pongs once he stops reading), however long the check takes.
+    let vars = short_vars(&t)
+        .with("WRITE_TIMEOUT_MS", 300)
+        .with("RATE_LIMIT_PER_S", 1_000_000)
+        .with("IDLE_TIMEOUT_MS", 3_600_000);
     let mut server = start(&t, vars).await?;
     let board = t.board(1);
     let dial = server.dial.clone();

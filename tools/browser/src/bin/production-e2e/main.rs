@@ -23,13 +23,19 @@
 //!    of his own), joins the board: Alice's page lists him online;
 //! 4. Bob creates a task over HTTPS: it appears on Alice's page, live;
 //! 5. Bob leaves: Alice's page takes him off the list;
-//! 6. no JavaScript errors.
+//! 6. no JavaScript errors;
+//! 7. the book, built and served on loopback, and a second server that
+//!    allows the book's origin: chapter 7's WebSocket panel signs in as
+//!    Reader and fetches a ticket (`fetch` with `credentials: 'include'`),
+//!    connects with it, and its join is answered.
 //!
 //! Without nginx, Chromium or chromedriver it says it is skipped, and
 //! passes — unless `CI=true`, where a missing one is a failure.
 //! Screenshots and the server's log go to
 //! `.ci/artifacts/screenshots/production-e2e/`.
 
+#[path = "../board-e2e/book.rs"]
+mod book;
 #[path = "../board-e2e/server.rs"]
 mod server;
 
@@ -146,7 +152,10 @@ async fn run(args: Args, nginx: &Path) -> Result<()> {
     let options =
         Options { args: vec![format!("--ignore-certificate-errors-spki-list={spki}")], ..Options::default() };
     let browser = Browser::start_with(options).await.context("starting Alice's browser")?;
-    let outcome = scenario(&browser, &proxy, &pki, &shots).await;
+    let mut outcome = scenario(&browser, &proxy, &pki, &shots).await;
+    if outcome.is_ok() {
+        outcome = try_it(&browser, &root, &args.server, &shots).await;
+    }
     if outcome.is_err() {
         let _ = browser.screenshot(&shots.join("failure-alice.png")).await;
     }
@@ -216,6 +225,48 @@ async fn scenario(alice: &Browser, proxy: &Proxy, pki: &Pki, shots: &Path) -> Re
     let errors: Vec<String> = alice.errors().await?.iter().map(ToString::to_string).collect();
     ensure!(errors.is_empty(), "errors in Alice's tab:\n  {}", errors.join("\n  "));
     Ok(())
+}
+
+/// Chapter 7's WebSocket panel, from the book served on loopback, against a
+/// server of its own that allows the book's origin.
+async fn try_it(tab: &Browser, root: &Path, binary: &Path, shots: &Path) -> Result<()> {
+    step("the book's chapter 7 panel signs in, fetches a ticket with credentials, and connects with it");
+    let dest = std::env::temp_dir().join(format!("course-production-e2e-book-{}", std::process::id()));
+    book::build(&root.join("book"), &dest)?;
+    let book_url = book::serve(&dest).await?;
+    let book_origin = book_url.trim_end_matches('/').to_owned();
+    let mut server = BoardServer::new(root.join(binary), &[("ALLOWED_ORIGINS", &book_origin)])?;
+    server.start().await?;
+    let outcome = async {
+        tab.open(&format!("{book_url}ch07-production.html")).await?;
+        let panel = ".try-it[data-kind=ws][data-sign-in]";
+        let script = "const e = document.querySelector(arguments[0]); if (e) { e.scrollIntoView({block: 'center', behavior: 'instant'}); } return e !== null;";
+        ensure!(tab.eval(script, vec![json!(panel)]).await? == json!(true), "no panel matches {panel}");
+        let url = tab.wait_for(&format!("{panel} .try-it-url")).await?;
+        url.clear().await?;
+        url.send_keys(&format!("ws://127.0.0.1:{}/ws", server.port())).await?;
+        tab.click(&format!("{panel} .try-it-connect")).await?;
+        wait(tab, "the panel open", &format!("return document.querySelector('{panel}').dataset.state === 'open'"))
+            .await?;
+        tab.click(&format!("{panel} .try-it-send")).await?;
+        let logged = |text: &str| {
+            format!(
+                "return Array.from(document.querySelectorAll('{panel} .try-it-log li'), (l) => l.textContent).find((t) => t.includes({})) || ''",
+                json!(text)
+            )
+        };
+        wait(tab, "201 Created for POST /tickets in the panel's log", &logged("← 201 Created")).await?;
+        let reply = wait(tab, "the presence reply in the panel's log", &logged("\"type\":\"presence\"")).await?;
+        println!("    the panel shows: {}", reply.as_str().unwrap_or_default());
+        tab.screenshot(&shots.join("tryit-signed-in.png")).await?;
+        let errors: Vec<String> = tab.errors().await?.iter().map(ToString::to_string).collect();
+        ensure!(errors.is_empty(), "errors on the book's page:\n  {}", errors.join("\n  "));
+        Ok(())
+    }
+    .await;
+    let _ = server.stop().await;
+    let _ = std::fs::remove_dir_all(&dest);
+    outcome
 }
 
 /// The users the page lists as online, sorted and joined with commas.
