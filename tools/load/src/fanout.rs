@@ -267,7 +267,8 @@ pub async fn run_on(targets: &Targets, options: &FanoutOptions) -> Result<Fanout
         Some(redis) => Some(redis::commands_run(redis.port).await?),
         None => None,
     };
-    let writes: Vec<Option<WriteMeter>> = targets.pids.iter().map(|&pid| WriteMeter::start(Some(pid))).collect();
+    let writes: Vec<Option<WriteMeter>> =
+        targets.pids.iter().map(|&pid| WriteMeter::start(Some(pid))).collect();
     let responses = {
         let (tally, board) = (tally.clone(), board.clone());
         let pace = Pace { events: options.events, wait: options.event_timeout, burst: options.burst };

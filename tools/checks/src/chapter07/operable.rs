@@ -18,8 +18,12 @@ check!(Check {
     name: healthz_answers_200_while_serving_and_503_while_draining,
     stage: OPERABLE,
     section: OPERABLE_SECTION,
-    hints: &["`metrics::health`: `state.draining.is_draining()` decides between `503` and `200`. The \
-              route is public (the policy asks nothing of it)."],
+    hints: &[
+        "`metrics::health`: `state.draining.is_draining()` decides between `503` and `200`. The \
+              route is public (the policy asks nothing of it).",
+        "`shutdown::close_connections` adds `Connection: close` only while the server drains: \
+              while it serves, connections stay open for the next request."
+    ],
     needs: Needs::Code(STARTS_ITS_OWN),
 });
 async fn healthz_answers_200_while_serving_and_503_while_draining(t: Target) -> Result<(), Failure> {
@@ -27,6 +31,13 @@ async fn healthz_answers_200_while_serving_and_503_while_draining(t: Target) -> 
     let outcome = server.dial.request("GET", "/healthz").send().await;
     let serving = server.explain(outcome).await?;
     serving.expect_status(200, "200 OK while the server serves")?;
+    if serving.header("connection").is_some_and(|value| value.eq_ignore_ascii_case("close")) {
+        return Err(serving.fail(
+            "GET /healthz while the server serves answered with Connection: close: only a draining server \
+             closes its connections",
+            "200 OK, the connection kept open for the next request (HTTP/1.1 keep-alive)",
+        ));
+    }
     let mut alice = member(&server.dial, &t.board(1), "Alice").await?;
     // A connection the server accepts before it drains, on which nothing is
     // sent yet. The server accepts connections in the order they come: once
