@@ -4,6 +4,9 @@
 //! It is started with `--port=0`, so the operating system picks a free port,
 //! and the port is read from the line chromedriver prints once it listens:
 //! no guessing a free port, and no retrying a connection until it works.
+//! chromedriver's own port-0 handling can lose a race for the port it
+//! picked ("IPv4 port not available", seen once in CI under load); only
+//! that is retried, a few times.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -15,6 +18,12 @@ use tokio::process::{Child, Command};
 
 /// How long chromedriver may take to start listening.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How many times to start chromedriver when it loses its port.
+const ATTEMPTS: usize = 3;
+
+/// What chromedriver prints when the port it picked was taken.
+const PORT_TAKEN: &str = "port not available";
 
 /// The line chromedriver prints when it listens, before the port number.
 const READY: &str = "ChromeDriver was started successfully on port ";
@@ -29,6 +38,16 @@ pub struct Driver {
 impl Driver {
     /// Starts the chromedriver at `path` on a free loopback port.
     pub async fn start(path: &Path) -> Result<Driver> {
+        let mut attempt = 1;
+        loop {
+            match Driver::start_once(path).await {
+                Err(error) if attempt < ATTEMPTS && format!("{error:#}").contains(PORT_TAKEN) => attempt += 1,
+                outcome => return outcome,
+            }
+        }
+    }
+
+    async fn start_once(path: &Path) -> Result<Driver> {
         let mut process = Command::new(path)
             .arg("--port=0")
             .stdin(Stdio::null())
