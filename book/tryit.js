@@ -10,6 +10,8 @@
 // (an EventSource: connect, see the events, POST a task to cause one).
 // data-url, data-send and data-run are optional. Nothing connects until the
 // reader presses Connect: a page must not reach for localhost by itself.
+// data-run-what says what data-run starts, when it is not "your server":
+// the wire steps run the inspector in front of it.
 //
 // data-sign-in="Reader" (chapter 7) makes the panel sign in first: before
 // each Connect it sends `POST /session {"user": "Reader"}` and
@@ -44,6 +46,8 @@
     constructor(root, kind, defaultUrl) {
       this.root = root;
       this.run = root.dataset.run || '';
+      /** What `run` starts: "your server" unless the page says otherwise. */
+      this.runWhat = root.dataset.runWhat || 'your server';
       /** Chapter 7: the user to sign in as before connecting, if any. */
       this.signInAs = root.dataset.signIn || '';
       root.replaceChildren();
@@ -74,7 +78,7 @@
       this.extra = el('div', { class: 'try-it-row' });
       this.log = el('ol', { class: 'try-it-log', 'aria-live': 'polite' });
       this.message = el('p', { class: 'try-it-message', hidden: '' });
-      root.append(this.extra, this.log, this.message, help(kind, this.run, this.signInAs));
+      root.append(this.extra, this.log, this.message, help(kind, this.run, this.runWhat, this.signInAs));
       this.setState('idle', 'not connected');
     }
 
@@ -112,7 +116,7 @@
         this.note(refusedWhy, 'error');
       } else {
         this.setState('no-server', 'no server');
-        const start = this.run ? ` Start yours (${this.run}) and press Connect again.` : '';
+        const start = this.run ? ` Start ${this.runWhat} (${this.run}) and press Connect again.` : '';
         const text = `No server answered at ${url}.${start} If it is running and you read this book ` +
           'online, your browser may be keeping this page from reaching your computer: see ' +
           '"Nothing happens?" below.';
@@ -380,9 +384,9 @@
     return url.replace(/^ws(s?):/i, 'http$1:');
   }
 
-  function help(kind, run, signInAs) {
+  function help(kind, run, runWhat, signInAs) {
     const start = run
-      ? [el('p', {}, ['Start your server first: ', el('code', {}, [run]), ', then press Connect.'])]
+      ? [el('p', {}, [`Start ${runWhat} first: `, el('code', {}, [run]), ', then press Connect.'])]
       : [];
     if (signInAs) {
       start.push(el('p', {}, [
