@@ -119,7 +119,8 @@ impl Report {
     /// A transcript too long to read is cut to its most relevant lines, and
     /// the whole of it is saved to a file whose path the message gives.
     pub fn render(&self, hints_shown: usize) -> String {
-        let mut out = if self.failure.is_long() {
+        let mut out = self.todo_line().unwrap_or_default();
+        out += &if self.failure.is_long() {
             let path = transcript_path(self.check);
             let whole = self.render_whole(hints_shown);
             let saved = path
@@ -139,9 +140,39 @@ impl Report {
 
     /// The whole message, the transcript uncut.
     pub fn render_whole(&self, hints_shown: usize) -> String {
-        let mut out = self.failure.to_string();
+        let mut out = self.todo_line().unwrap_or_default();
+        out += &self.failure.to_string();
         self.append_rest(&mut out, hints_shown);
         out
+    }
+
+    /// When the server reached a `todo!()`, the line that goes first: the
+    /// todo's own sentence says what is missing better than the transcript's
+    /// "connection closed". A todo of an earlier stage ("stage 1: …" in a
+    /// stage 2 check) says that this check waits for that stage, so a
+    /// learner who runs every check at once sees one thing to write first,
+    /// not the same failure under every name.
+    pub fn todo_line(&self) -> Option<String> {
+        let (location, text) = self.server_panics.iter().find_map(|panic| {
+            let (at, message) = panic.split_once('\n')?;
+            let text = message.strip_prefix("not yet implemented: ")?;
+            let location = at.strip_prefix("at ")?.trim_end_matches(':');
+            Some((location, text.lines().next().unwrap_or(text)))
+        })?;
+        // `exercises/08-scale-out/src/auth.rs:96:9` → `auth.rs:96`.
+        let file = location.rsplit('/').next().unwrap_or(location);
+        let file = file.rsplit_once(':').map_or(file, |(line, _column)| line);
+        let earlier = text
+            .strip_prefix("stage ")
+            .and_then(|rest| rest.split_once(':'))
+            .and_then(|(number, what)| Some((number.trim().parse::<u8>().ok()?, what.trim())))
+            .filter(|(number, _)| *number < self.check.stage.number);
+        Some(match earlier {
+            Some((number, what)) => {
+                format!("waits for stage {number}: your server reached its todo!() at {file}: {what}\n")
+            }
+            None => format!("not written yet: your server reached the todo!() at {file}: {text}\n"),
+        })
     }
 
     /// Panics, book section, hints.
@@ -495,4 +526,55 @@ fn unique_run_id() -> String {
         n /= 36;
     }
     id + "-"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A failure of chapter 8's check number `index` while the server hit `panic`.
+    fn report(index: usize, panic: &str) -> Report {
+        Report {
+            check: &crate::chapter08::CHAPTER.checks[index],
+            failure: Failure::no_answer("POST http://127.0.0.1:1/session got no response"),
+            server_panics: vec![panic.to_owned()],
+            server_ended: None,
+        }
+    }
+
+    const STAGE_1_TODO: &str = "at exercises/08-scale-out/src/auth.rs:96:9:\nnot yet implemented: stage 1: \
+                                store the user under a fresh token — book: \"Sessions\"";
+
+    #[test]
+    fn a_todo_of_an_earlier_stage_says_the_check_waits_for_it() {
+        let report = report(2, STAGE_1_TODO);
+        assert_eq!(report.check.stage.number, 2);
+        let first = report.render(1).lines().next().map(str::to_owned);
+        assert_eq!(
+            first.as_deref(),
+            Some(
+                "waits for stage 1: your server reached its todo!() at auth.rs:96: store the user under a \
+                 fresh token — book: \"Sessions\""
+            )
+        );
+    }
+
+    #[test]
+    fn a_todo_of_the_checks_own_stage_is_named_first_and_the_transcript_follows() {
+        let rendered = report(0, STAGE_1_TODO).render_whole(1);
+        let mut lines = rendered.lines();
+        let first = lines.next().unwrap_or_default();
+        assert!(
+            first.starts_with("not written yet: your server reached the todo!() at auth.rs:96: stage 1:"),
+            "{first}"
+        );
+        assert_eq!(lines.next(), Some("POST http://127.0.0.1:1/session got no response"));
+    }
+
+    #[test]
+    fn any_other_panic_leaves_the_headline_first() {
+        let report = report(2, "at src/board.rs:3:1:\ncalled `Option::unwrap()` on a `None` value");
+        assert_eq!(report.todo_line(), None);
+        assert!(report.render(1).starts_with("POST http://127.0.0.1:1/session got no response\n"));
+    }
 }

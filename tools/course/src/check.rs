@@ -67,6 +67,21 @@ pub fn run_url(url: &str, chapter: &str, all: bool, html: bool) -> Result<ExitCo
     let status = if passing == total { Status::Done { total } } else { Status::Passing { passing, total } };
     let progress = Progress { chapter, run: Run { results, build_error: None }, status };
     print_report(&progress, url, all);
+    if total == 0 {
+        // Not "done": nothing was asked of the server at all.
+        anstream::println!(
+            "\n{}\n      Run them in-process instead: `cargo course check {}` (without --url).",
+            paint(
+                BAD,
+                format!(
+                    "Nothing was checked: every check of chapter {} is skipped against a URL.",
+                    chapter.number
+                )
+            ),
+            chapter.number
+        );
+        return Ok(ExitCode::from(2));
+    }
     if html {
         let dir = match Workspace::find(false) {
             Ok(workspace) => workspace.state_dir().join("reports"),
@@ -154,7 +169,7 @@ pub fn print_report(progress: &Progress, against: &str, all: bool) {
             Some((Outcome::Skipped, r)) => {
                 (paint(NOTE, "-"), paint(DIM, format!("  skipped: {}", r.message)))
             }
-            Some((Outcome::Failed, _)) => (paint(BAD, "✗"), String::new()),
+            Some((Outcome::Failed, r)) => (paint(BAD, "✗"), waits_for(&r.message)),
             None => (paint(DIM, "?"), paint(DIM, "  did not run")),
         };
         anstream::println!("    {mark} {}{note}", check.name);
@@ -177,6 +192,31 @@ pub fn print_report(progress: &Progress, against: &str, all: bool) {
     }
 }
 
+/// `  waits for stage 1` when a failure's first line says the check got no
+/// further than an earlier stage's `todo!()` (see
+/// [`harness::Report::todo_line`]): the list then shows which failures go
+/// away by themselves once that stage is written.
+fn waits_for(message: &str) -> String {
+    let first = message.lines().next().unwrap_or_default();
+    match first.strip_prefix("waits for stage ").and_then(|rest| rest.split_once(':')) {
+        Some((stage, _)) => paint(DIM, format!("  waits for stage {stage}")),
+        None => String::new(),
+    }
+}
+
 fn exit_code(progress: &Progress) -> ExitCode {
     if progress.is_done() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_waiting_for_an_earlier_stage_says_which_in_the_list() {
+        let note = waits_for("waits for stage 1: your server reached its todo!() at auth.rs:96: …\nPOST …");
+        assert!(note.contains("waits for stage 1") && !note.contains("auth.rs"), "{note}");
+        assert_eq!(waits_for("not written yet: your server reached the todo!() at feed.rs:140: …"), "");
+        assert_eq!(waits_for("POST /session answered 500; expected 204"), "");
+    }
 }

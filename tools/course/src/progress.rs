@@ -50,6 +50,8 @@ impl Progress {
             Status::Passing { passing, total } => {
                 format!("{passing} of {total} checks pass {}", term::bar(*passing, *total, 20))
             }
+            // Every check skipped (against a URL): nothing to call done.
+            Status::Done { total: 0 } => "nothing checked: every check skipped".to_owned(),
             Status::Done { total } => format!("{} {}", paint(GOOD, "done"), term::bar(*total, *total, 20)),
         }
     }

@@ -27,7 +27,7 @@ pub const INSTALL: &str = "apt install redis-server (Debian, Ubuntu), brew insta
 pub fn skip_reason() -> Option<&'static str> {
     let in_ci = std::env::var("CI").is_ok_and(|value| !value.is_empty() && value != "false");
     (!in_ci && !installed()).then_some(
-        "skipped: redis-server is not installed. Install it — apt install redis-server (Debian, \
+        "redis-server is not installed. Install it — apt install redis-server (Debian, \
          Ubuntu), brew install redis (macOS); on Windows, inside WSL — and run again",
     )
 }

@@ -108,19 +108,29 @@ async fn a_session_and_a_ticket_work_on_every_instance_and_a_ticket_only_once(
         Some(ticket) => ticket.to_owned(),
         None => return Err(answer.fail("POST /tickets answered without a ticket", "{\"ticket\": \"…\"}")),
     };
-    let path = format!("/boards/{board}/events?ticket={ticket}");
-    let first = instances[1].dial.request("GET", &path).events().await?;
-    first.answer.expect_status(200, "200: a ticket issued by instance a opens a stream on instance b")?;
-    drop(first);
-    // `events()`, not `send()`: a server that wrongly accepts answers with
-    // a stream that never ends.
-    let again = instances[2].dial.request("GET", &path).events().await?;
-    if again.answer.status != 401 {
-        let headline = format!(
-            "a ticket already used on instance b was accepted again on instance c ({})",
-            again.answer.status
-        );
-        return Err(again.answer.fail(headline, "401: a ticket is good for one connection, cluster-wide"));
+    // Redeemed on the WebSocket, whose upgrade needs nothing but the gate:
+    // this check is stage 1's, and the event stream waits for stage 2.
+    let path = format!("/ws?ticket={ticket}");
+    match instances[1].dial.request("GET", &path).websocket().await? {
+        Ok(first) => drop(first),
+        Err(answer) => {
+            return Err(answer.fail(
+                format!("a ticket issued by instance a was refused on instance b ({})", answer.status),
+                "101 Switching Protocols: a ticket issued by instance a is good on instance b",
+            ));
+        }
     }
-    Ok(())
+    match instances[2].dial.request("GET", &path).websocket().await? {
+        Err(again) if again.status == 401 => Ok(()),
+        Err(again) => Err(again.fail(
+            format!("a ticket already used on instance b got {} on instance c, not 401", again.status),
+            "401: a ticket is good for one connection, cluster-wide",
+        )),
+        Ok(_) => Err(Failure::new(
+            "a ticket already used on instance b was accepted again on instance c (101 Switching Protocols)",
+        )
+        .sent(format!("GET {path} on instance c, the ticket already used on instance b"))
+        .expected("401: a ticket is good for one connection, cluster-wide")
+        .got("101 Switching Protocols")),
+    }
 }
