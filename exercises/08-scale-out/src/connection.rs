@@ -565,6 +565,7 @@ mod tests {
     }
 
     #[tokio::test]
+    #[ignore = "waits for stage 3 (Room::settle); once it is written: cargo test -p ex08-scale-out -- --include-ignored"]
     async fn a_member_is_never_told_about_itself() {
         let rooms = Rooms::default();
         let mut alice = follow(&rooms, "board-1", "Alice");
@@ -577,6 +578,7 @@ mod tests {
     }
 
     #[tokio::test]
+    #[ignore = "waits for stage 3 (Room::settle); once it is written: cargo test -p ex08-scale-out -- --include-ignored"]
     async fn a_member_that_fell_behind_gets_a_fresh_snapshot_and_carries_on() {
         let rooms = Rooms::default();
         let mut alice = follow(&rooms, "board-1", "Alice");

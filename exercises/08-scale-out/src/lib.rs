@@ -25,7 +25,8 @@
 //! `apt install redis-server`, `brew install redis`; on Windows, in WSL).
 //!
 //! ```sh
-//! cargo test -p ex08-scale-out          # every check, stage by stage
+//! cargo course check 8                  # every check, stage by stage
+//! cargo test -p ex08-scale-out          # the same, as cargo test shows them
 //! cargo test -p ex08-scale-out s2_      # only stage 2
 //! redis-server &                        # then, in two terminals:
 //! PORT=3000 INSTANCE_ID=a cargo run -p ex08-scale-out
@@ -33,8 +34,11 @@
 //! ```
 //!
 //! A failing check prints what it sent, what it expected, what came back,
-//! the book section to read and a hint. When it's all green, compare with
-//! `solutions/08-scale-out` (`diff -r exercises/08-scale-out solutions/08-scale-out`).
+//! the book section to read and a hint. A check that reaches a `todo!()` of
+//! an earlier stage says only "waits for stage N": write that stage first.
+//! (So do four unit tests in `rooms.rs` and `connection.rs`, ignored until
+//! `Room::settle` is written.) When it's all green, compare with the
+//! solution: `cargo course diff 8`.
 //!
 //! Tunables added (see [`config`]): `REDIS_URL`, `INSTANCE_ID`,
 //! `PRESENCE_TTL_MS`.

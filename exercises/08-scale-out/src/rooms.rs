@@ -314,6 +314,7 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "waits for stage 3 (Room::settle); once it is written: cargo test -p ex08-scale-out -- --include-ignored"]
     fn a_user_on_two_instances_is_listed_once_and_leaves_once() {
         let rooms = Rooms::default();
         let mut bob = rooms.join("board-1", "Bob", view(&["Alice"]));
@@ -332,6 +333,7 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "waits for stage 3 (Room::settle); once it is written: cargo test -p ex08-scale-out -- --include-ignored"]
     fn an_empty_room_is_removed_and_marked_changed() {
         let rooms = Rooms::default();
         let _alice = rooms.join("board-1", "Alice", View::default());

@@ -59,6 +59,11 @@ pub const TRANSCRIPTS_ENV: &str = "COURSE_TRANSCRIPTS";
 /// Why a check did not run under [`FAIL_FAST_ENV`].
 const STOPPED_EARLY: &str = "not run: an earlier check failed (COURSE_FAIL_FAST)";
 
+/// How the first line of a failure begins when the check got no further
+/// than an earlier stage's `todo!()` ([`Report::todo_line`]); the runner's
+/// list shows it beside the check.
+pub const WAITS_FOR: &str = "waits for stage ";
+
 /// Names of the threads that run a learner's server start with this.
 const SERVER_THREAD: &str = "server:";
 /// Names of the threads that run a check's body start with this.
@@ -119,7 +124,19 @@ impl Report {
     /// A transcript too long to read is cut to its most relevant lines, and
     /// the whole of it is saved to a file whose path the message gives.
     pub fn render(&self, hints_shown: usize) -> String {
-        let mut out = self.todo_line().unwrap_or_default();
+        let todo = self.todo_line();
+        if let Some(waits) = todo.as_deref().filter(|line| line.starts_with(WAITS_FOR)) {
+            // The transcript is the earlier stage's failure, which that
+            // stage's own check shows: here, one short paragraph.
+            let section = self.check.section;
+            return format!(
+                "{waits}  where: {}\n  this check: \"{}\" in {}, once that stage is written\n",
+                self.failure.headline,
+                section.title,
+                section.source()
+            );
+        }
+        let mut out = todo.unwrap_or_default();
         out += &if self.failure.is_long() {
             let path = transcript_path(self.check);
             let whole = self.render_whole(hints_shown);
@@ -169,7 +186,7 @@ impl Report {
             .filter(|(number, _)| *number < self.check.stage.number);
         Some(match earlier {
             Some((number, what)) => {
-                format!("waits for stage {number}: your server reached its todo!() at {file}: {what}\n")
+                format!("{WAITS_FOR}{number}: your server reached its todo!() at {file}: {what}\n")
             }
             None => format!("not written yet: your server reached the todo!() at {file}: {text}\n"),
         })
@@ -532,10 +549,11 @@ fn unique_run_id() -> String {
 mod tests {
     use super::*;
 
-    /// A failure of chapter 8's check number `index` while the server hit `panic`.
-    fn report(index: usize, panic: &str) -> Report {
+    /// A failure of a chapter 8 check of `stage` while the server hit `panic`.
+    fn report(stage: u8, panic: &str) -> Report {
+        let check = crate::chapter08::CHAPTER.checks.iter().find(|check| check.stage.number == stage);
         Report {
-            check: &crate::chapter08::CHAPTER.checks[index],
+            check: check.expect("chapter 8 has stages 1 and 2"),
             failure: Failure::no_answer("POST http://127.0.0.1:1/session got no response"),
             server_panics: vec![panic.to_owned()],
             server_ended: None,
@@ -548,20 +566,25 @@ mod tests {
     #[test]
     fn a_todo_of_an_earlier_stage_says_the_check_waits_for_it() {
         let report = report(2, STAGE_1_TODO);
-        assert_eq!(report.check.stage.number, 2);
-        let first = report.render(1).lines().next().map(str::to_owned);
+        let rendered = report.render(1);
+        let mut lines = rendered.lines();
         assert_eq!(
-            first.as_deref(),
+            lines.next(),
             Some(
                 "waits for stage 1: your server reached its todo!() at auth.rs:96: store the user under a \
                  fresh token — book: \"Sessions\""
             )
         );
+        assert_eq!(lines.next(), Some("  where: POST http://127.0.0.1:1/session got no response"));
+        let this_check = lines.next().unwrap_or_default();
+        let section = format!("  this check: \"{}\" in ", report.check.section.title);
+        assert!(this_check.starts_with(&section), "{this_check}");
+        assert_eq!(lines.next(), None, "no transcript, no hints: they are the earlier stage's");
     }
 
     #[test]
     fn a_todo_of_the_checks_own_stage_is_named_first_and_the_transcript_follows() {
-        let rendered = report(0, STAGE_1_TODO).render_whole(1);
+        let rendered = report(1, STAGE_1_TODO).render_whole(1);
         let mut lines = rendered.lines();
         let first = lines.next().unwrap_or_default();
         assert!(

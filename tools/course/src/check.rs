@@ -198,7 +198,7 @@ pub fn print_report(progress: &Progress, against: &str, all: bool) {
 /// away by themselves once that stage is written.
 fn waits_for(message: &str) -> String {
     let first = message.lines().next().unwrap_or_default();
-    match first.strip_prefix("waits for stage ").and_then(|rest| rest.split_once(':')) {
+    match first.strip_prefix(harness::WAITS_FOR).and_then(|rest| rest.split_once(':')) {
         Some((stage, _)) => paint(DIM, format!("  waits for stage {stage}")),
         None => String::new(),
     }
