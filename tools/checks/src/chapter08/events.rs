@@ -54,6 +54,10 @@ check!(Check {
          (a Lua script), with the event's id as the entry id: `XADD … <id>-0 name … data …`.",
         "Each instance reads the stream with a blocking `XREAD BLOCK … STREAMS <key> <last id>` \
          and hands every entry to its subscribers of that board.",
+        "`subscribe` returns only once the board's reader knows where it starts: the reader reads \
+         the last event id (`GET board:{b}:last_event`) on its own connection, says so on `ready`, \
+         then reads from `<that id>-0`; `subscribe` waits for `ready` (`wait_for`). An event \
+         written after `subscribe` returns then reaches the receiver.",
     ],
     needs: Needs::Redis,
 });
