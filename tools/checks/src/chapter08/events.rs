@@ -53,7 +53,9 @@ check!(Check {
         "Append each change to the board's Redis Stream (`XADD`) in the same step as the change \
          (a Lua script), with the event's id as the entry id: `XADD … <id>-0 name … data …`.",
         "Each instance reads the stream with a blocking `XREAD BLOCK … STREAMS <key> <last id>` \
-         and hands every entry to its subscribers of that board.",
+         and hands every entry to its subscribers of that board. Block on a connection of its own \
+         (`Store::dedicated`): the shared one gives up on a command after 2 s, and a `503` here \
+         is often a reader that failed that way.",
         "`subscribe` returns only once the board's reader knows where it starts: the reader reads \
          the last event id (`GET board:{b}:last_event`) on its own connection, says so on `ready`, \
          then reads from `<that id>-0`; `subscribe` waits for `ready` (`wait_for`). An event \
