@@ -124,6 +124,16 @@ pub fn print_next_step(workspace: &Workspace, progress: &Progress) {
             chapter.number,
             chapter.number
         ),
+        // Skipped, not failed: nothing to edit until what it needs is there
+        // (chapter 8 without redis-server says which command installs it).
+        (_, Some((check, report))) if report.outcome == course_checks::Outcome::Skipped => {
+            anstream::println!(
+                "Next: chapter {}: {} did not run: {}",
+                chapter.number,
+                paint(BOLD, check.name),
+                report.message
+            );
+        }
         (_, Some((check, _))) => {
             anstream::println!(
                 "Next: chapter {}, stage {} ({}): make {} pass.",
