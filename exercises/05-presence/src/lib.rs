@@ -19,8 +19,7 @@
 //!    [`rooms::Rooms::leave`]: leaving, once, however the connection ends;
 //! 4. [`typing::Typing`], [`rooms::Rooms::typing`] and
 //!    [`rooms::Rooms::typing_stopped`]: typing indicators that expire, and
-//!    that snapshots list (the state machine's unit tests run with
-//!    `cargo test -p ex05-presence --lib`);
+//!    that snapshots list;
 //! 5. heartbeats, the idle timeout and `ping`/`pong`, in the read loop;
 //! 6. bad input: errors that keep the connection, 1003, 1009, 426 and 405;
 //! 7. many clients, and one that falls behind ([`rooms::Rooms::resync`]).
@@ -33,8 +32,12 @@
 //!
 //! A failing check prints the whole conversation — every frame each client
 //! sent and received — what it expected, what came instead, the book
-//! section to read and a hint. When it's all green, compare with
-//! `solutions/05-presence` (`diff -r exercises/05-presence solutions/05-presence`).
+//! section to read and a hint. The unit tests of the modules you write
+//! (`rooms.rs`, `typing.rs`, `connection.rs`: 13 of them) are ignored until
+//! you have written them, so that `cargo test` reaches the checks; then run
+//! them too: `cargo test -p ex05-presence -- --include-ignored`. When it's
+//! all green, compare with `solutions/05-presence`
+//! (`diff -r exercises/05-presence solutions/05-presence`).
 
 // The stubs don't use their parameters and imports yet. Delete this line
 // once every `todo!()` is gone, and let the compiler point at anything left

@@ -144,6 +144,7 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "calls rooms.rs, yours to write (chapter 5, \"Snapshot and subscription, under one lock\"); once it is: cargo test -p ex05-presence -- --include-ignored"]
     fn an_empty_room_is_removed() {
         let rooms = Rooms::default();
         let _alice = rooms.join("board-1", "Alice");
@@ -156,6 +157,7 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "calls rooms.rs, yours to write (chapter 5, \"Snapshot and subscription, under one lock\"); once it is: cargo test -p ex05-presence -- --include-ignored"]
     fn leaving_a_board_nobody_joined_changes_nothing() {
         let rooms = Rooms::default();
         let bob = rooms.join("board-1", "Bob");
@@ -167,6 +169,7 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "calls rooms.rs, yours to write (chapter 5, \"Snapshot and subscription, under one lock\"); once it is: cargo test -p ex05-presence -- --include-ignored"]
     fn a_resync_starts_after_everything_already_sent() {
         let rooms = Rooms::default();
         let mut alice = rooms.join("board-1", "Alice");
@@ -179,6 +182,7 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "calls rooms.rs, yours to write (chapter 5, \"Snapshot and subscription, under one lock\"); once it is: cargo test -p ex05-presence -- --include-ignored"]
     fn a_snapshot_lists_exactly_who_is_typing_now() {
         let rooms = Rooms::default();
         let _alice = rooms.join("board-1", "Alice");

@@ -81,6 +81,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    #[ignore = "calls typing.rs, yours to write (chapter 5, \"A state machine with deadlines\"); once it is: cargo test -p ex05-presence -- --include-ignored"]
     async fn an_indicator_expires_one_ttl_after_it_starts() {
         let mut typing = Typing::new(TTL);
         let start = Instant::now();
@@ -90,6 +91,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    #[ignore = "calls typing.rs, yours to write (chapter 5, \"A state machine with deadlines\"); once it is: cargo test -p ex05-presence -- --include-ignored"]
     async fn a_refresh_moves_the_deadline_without_being_news() {
         let mut typing = Typing::new(TTL);
         let start = Instant::now();
@@ -101,6 +103,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    #[ignore = "calls typing.rs, yours to write (chapter 5, \"A state machine with deadlines\"); once it is: cargo test -p ex05-presence -- --include-ignored"]
     async fn a_stopped_indicator_never_expires() {
         let mut typing = Typing::new(TTL);
         typing.start("task-3");
@@ -110,6 +113,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    #[ignore = "calls typing.rs, yours to write (chapter 5, \"A state machine with deadlines\"); once it is: cargo test -p ex05-presence -- --include-ignored"]
     async fn the_earliest_deadline_expires_first() {
         let mut typing = Typing::new(TTL);
         typing.start("task-2");
@@ -121,6 +125,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    #[ignore = "calls typing.rs, yours to write (chapter 5, \"A state machine with deadlines\"); once it is: cargo test -p ex05-presence -- --include-ignored"]
     async fn an_expiry_cancelled_by_select_changes_nothing() {
         let mut typing = Typing::new(TTL);
         typing.start("task-3");
@@ -129,6 +134,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    #[ignore = "calls typing.rs, yours to write (chapter 5, \"A state machine with deadlines\"); once it is: cargo test -p ex05-presence -- --include-ignored"]
     async fn leaving_stops_every_indicator() {
         let mut typing = Typing::new(TTL);
         typing.start("task-2");
