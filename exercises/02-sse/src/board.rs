@@ -210,6 +210,7 @@ mod tests {
     /// them, subscribed to and left, leave the count where it was, while a
     /// board that held a task keeps counting its ids.
     #[tokio::test]
+    #[ignore = "calls Feed::subscribe, yours to write (chapter 2, \"A snapshot first\"); once it is: cargo test -p ex02-sse -- --include-ignored"]
     async fn ten_thousand_unknown_boards_leave_no_board_behind() {
         let boards = Boards::new(16);
         let task = boards.create("kept", "Design login page".to_owned());
@@ -229,6 +230,7 @@ mod tests {
 
     /// A board that gets a task while someone watches it stays after they go.
     #[tokio::test]
+    #[ignore = "calls Feed::subscribe, yours to write (chapter 2, \"A snapshot first\"); once it is: cargo test -p ex02-sse -- --include-ignored"]
     async fn a_board_that_got_a_task_while_watched_stays() {
         let boards = Boards::new(16);
         let subscription = boards.subscribe("board-1", None);

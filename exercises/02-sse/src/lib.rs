@@ -28,8 +28,11 @@
 //! ```
 //!
 //! A failing check prints what it sent, what it expected, what came back,
-//! the book section to read and a hint. When it's all green, compare with
-//! `solutions/02-sse` (`diff -r exercises/02-sse solutions/02-sse`).
+//! the book section to read and a hint. Two unit tests in `board.rs` call
+//! `Feed::subscribe` and are ignored until you have written it; then run
+//! them too: `cargo test -p ex02-sse -- --include-ignored`. When it's all
+//! green, compare with `solutions/02-sse`
+//! (`diff -r exercises/02-sse solutions/02-sse`).
 
 // The stubs don't use their parameters yet. Delete this line once every
 // `todo!()` is gone, and let the compiler point at anything left unused.

@@ -40,6 +40,28 @@ pub fn run_checks(root: &Path, package: &str) -> Result<Run> {
     Ok(Run { results, build_error })
 }
 
+/// Runs the unit tests of a package's library and binaries (`cargo test -p
+/// <package> --lib --bins`), which cargo runs before its checks: when one
+/// fails, `cargo test -p <package>` stops there and never reaches the
+/// checks. `None` when they pass (ignored tests allowed); otherwise the end
+/// of their output.
+pub fn unit_tests_failing(root: &Path, package: &str) -> Result<Option<String>> {
+    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["test", "--quiet", "--package", package, "--lib", "--bins"])
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("running the unit tests of {package}"))?;
+    if output.status.success() {
+        return Ok(None);
+    }
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let failed: Vec<&str> =
+        text.lines().filter(|l| l.ends_with("FAILED") || l.starts_with("error")).take(20).collect();
+    Ok(Some(if failed.is_empty() { compiler_errors(&text) } else { failed.join("\n") }))
+}
+
 /// The interesting part of cargo's output when the build failed: the errors,
 /// or the last lines when there are none.
 fn compiler_errors(stderr: &str) -> String {

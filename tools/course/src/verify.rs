@@ -7,7 +7,10 @@
 //! - every check *fails* on the stub, with a message that points at what is
 //!   missing (a mismatch or the stub's `todo!()` message, not a bare
 //!   "connection closed");
-//! - every check *passes* on the solution.
+//! - every check *passes* on the solution;
+//! - the stub's own unit tests pass (those of the code the learner writes
+//!   are ignored until it is written): cargo runs them before the checks,
+//!   and a failing one stops `cargo test -p exNN-slug` before any check.
 
 use std::collections::BTreeSet;
 use std::process::ExitCode;
@@ -15,7 +18,7 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use course_checks::{Chapter, Outcome};
 
-use crate::cargo_test::{Run, run_checks};
+use crate::cargo_test::{Run, run_checks, unit_tests_failing};
 use crate::workspace::Workspace;
 
 pub fn run(keys: &[String]) -> Result<ExitCode> {
@@ -27,6 +30,19 @@ pub fn run(keys: &[String]) -> Result<ExitCode> {
         let stub = run_checks(&workspace.root, &chapter.exercise_package())?;
         let solution = run_checks(&workspace.root, &chapter.solution_package())?;
         problems += judge(chapter, &stub, &solution);
+        if let Some(failures) = unit_tests_failing(&workspace.root, &chapter.exercise_package())? {
+            println!(
+                "  ✗ the stub's own unit tests fail, so `cargo test -p {}` stops before the checks \
+                 (ignore those that call the learner's code until it is written):\n{failures}",
+                chapter.exercise_package()
+            );
+            problems += 1;
+        } else {
+            println!(
+                "  ✓ the stub's own unit tests pass: `cargo test -p {}` reaches the checks",
+                chapter.exercise_package()
+            );
+        }
     }
     if problems == 0 {
         println!("verify: every check fails on its stub and passes on its solution");
