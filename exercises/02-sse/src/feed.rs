@@ -13,6 +13,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
@@ -45,16 +46,17 @@ impl Change {
 
 /// A change with its number, ready to send.
 ///
-/// Its JSON is written once, when it is published; every subscriber gets
-/// the same `Arc`, so a change costs one serialization however many are
-/// listening.
+/// It is encoded once, when it is published, as the bytes of a whole SSE
+/// event; every subscriber gets the same `Arc`, and sends the same bytes
+/// (`Bytes` is reference-counted: sharing it copies nothing), so a change
+/// costs one encoding however many are listening.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedEvent {
     /// The board's event number: 1, 2, 3, … The client sends the last one
     /// it saw back as `Last-Event-ID` when it reconnects.
     pub id: u64,
-    pub name: &'static str,
-    pub data: String,
+    /// `event: task_moved`, `id: 7`, `data: {…}` and the blank line.
+    pub encoded: Bytes,
 }
 
 /// The board as it is, and the id of the last event that shaped it:
@@ -116,7 +118,8 @@ impl Feed {
     /// subscriber. Never waits: a slow subscriber only falls behind.
     pub fn publish(&mut self, change: &Change) {
         // TODO: every subscriber gets the change, numbered with the board's
-        // next event id ("Pushing board changes").
+        // next event id and encoded once, with `events::encode` ("Pushing
+        // board changes").
         //
         // TODO: the last `capacity` events stay kept for replay
         // ("Reconnecting without losing events").

@@ -20,7 +20,7 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 use serde_json::json;
 use tokio::sync::broadcast::Receiver;
@@ -54,7 +54,7 @@ pub async fn board_events(
     State(state): State<AppState>,
     Path(board): Path<String>,
     headers: HeaderMap,
-) -> impl IntoResponse {
+) -> Response {
     // A value that is not even text cannot be one of our ids: it gets
     // `reset` like any other id we cannot replay from.
     let last_event_id = headers.get(LAST_EVENT_ID).map(|value| value.to_str().unwrap_or_default());
@@ -75,6 +75,7 @@ pub async fn board_events(
         [(header::CONTENT_TYPE, "text/event-stream"), (header::CACHE_CONTROL, "no-cache")],
         Body::from_stream(chunks),
     )
+        .into_response()
 }
 // ANCHOR_END: handler
 

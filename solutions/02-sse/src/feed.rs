@@ -18,7 +18,6 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 
 use crate::board::Task;
-use crate::events;
 
 /// A change to a board, as subscribers hear of it.
 ///
@@ -121,7 +120,7 @@ impl Feed {
     pub fn publish(&mut self, change: &Change) {
         self.last_id += 1;
         let data = serde_json::to_string(change).expect("a change is plain data and always serializes");
-        let encoded = events::encode(change.name(), Some(self.last_id), &data);
+        let encoded = crate::events::encode(change.name(), Some(self.last_id), &data);
         let event = Arc::new(FeedEvent { id: self.last_id, encoded });
         if self.recent.len() == self.capacity {
             self.recent.pop_front();
