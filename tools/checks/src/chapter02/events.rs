@@ -136,8 +136,9 @@ check!(Check {
     stage: EVENTS,
     section: PUSHING_SECTION,
     hints: &[
-        "The stream must stay open and yield each event as the receiver gets it: build it with \
-         `futures_util::stream::unfold` around `receiver.recv().await`, not by collecting a `Vec`.",
+        "The stream must stay open and yield each event as the receiver gets it: `Subscriber::next` \
+         waits in `receiver.recv().await` only while nothing is queued, then takes what \
+         `try_recv` already has, and never waits for more.",
         "Publish before the handler answers (inside `Boards::create`, under the lock), so the \
          event is on its way by the time the client sees the response.",
     ],

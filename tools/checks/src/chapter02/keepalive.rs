@@ -19,8 +19,9 @@ check!(Check {
     stage: KEEPALIVE,
     section: KEEPALIVE_SECTION,
     hints: &[
-        "`Sse::new(stream).keep_alive(KeepAlive::new().interval(config.keepalive))`: axum sends a \
-         comment line (`:`) whenever the stream has been quiet that long.",
+        "Wait for the next chunk inside `tokio::time::timeout(keepalive, subscriber.next())`: when \
+         it runs out, send a comment (`: keep-alive` and a blank line) instead. (axum's \
+         `Sse::keep_alive` does the same for a stream of `Event`s.)",
         "A keep-alive must be a comment: an event (even `event: ping`) would wake every listener \
          in the browser.",
     ],

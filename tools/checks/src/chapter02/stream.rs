@@ -19,14 +19,13 @@ check!(Check {
     stage: STREAM,
     section: OPENING_SECTION,
     hints: &[
-        "`board_events` answers `Sse::new(stream)`: axum's `Sse` sets `Content-Type: \
-         text/event-stream` and `Cache-Control: no-cache` for you.",
-        "The stream can start as `futures_util::stream::iter(events)`, a `Vec<Result<Event, \
+        "`board_events` answers the headers `Content-Type: text/event-stream` and `Cache-Control: \
+         no-cache` with `Body::from_stream(chunks)`, a body that is a stream of `Bytes`.",
+        "The stream can start as `futures_util::stream::iter(chunks)`, a `Vec<Result<Bytes, \
          Infallible>>` of what you already know (the retry and the snapshot); it grows in stage 2.",
         "A shape that lasts: `board_events` calls `state.boards.subscribe(..)` and hands a \
-         `Subscriber` to `futures_util::stream::unfold`, which asks it for one `Event` after \
-         another; `sse_event`, `snapshot_event` and `reset_event` turn what the feed gives into \
-         SSE events.",
+         `Subscriber` to `futures_util::stream::unfold`, which asks it for one chunk after \
+         another; `encode` writes any event's bytes, and `snapshot_event` and `reset_event` use it.",
     ],
     needs: Needs::Address,
 });
@@ -51,8 +50,9 @@ check!(Check {
     name: a_fresh_stream_sets_the_reconnection_time_with_retry,
     stage: STREAM,
     section: OPENING_SECTION,
-    hints: &["Start the stream with `Event::default().retry(RETRY)`: it tells `EventSource` how long \
-         to wait before reconnecting. Alone it dispatches nothing (it has no data), which is fine."],
+    hints: &["Start the stream with `retry: 2000` and a blank line (`retry_field(RETRY)`): it tells \
+         `EventSource` how long to wait before reconnecting. Alone it dispatches nothing (it has no \
+         data), which is fine."],
     needs: Needs::Address,
 });
 async fn a_fresh_stream_sets_the_reconnection_time_with_retry(t: Target) -> Result<(), Failure> {
@@ -85,9 +85,8 @@ check!(Check {
     hints: &[
         "Without `Last-Event-ID`, `Feed::subscribe` starts with `Start::Snapshot`: the board's \
          tasks and the id of the last event it published (0 when there was none).",
-        "Send it as `Event::default().event(\"snapshot\").id(snapshot.event_id.to_string())\
-         .data(json)` with the JSON `{\"eventId\": N, \"tasks\": […]}`. The `id:` line and \
-         `eventId` carry the same number.",
+        "Send it as `encode(\"snapshot\", Some(snapshot.event_id), &json)` with the JSON \
+         `{\"eventId\": N, \"tasks\": […]}`. The `id:` line and `eventId` carry the same number.",
     ],
     needs: Needs::Address,
 });
