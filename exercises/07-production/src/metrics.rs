@@ -106,13 +106,24 @@ pub async fn count_deliveries(
     request: Request,
     next: Next,
 ) -> Response {
-    // TODO (stage 6, "Health and metrics"): count each event (`is_event`) a
-    // successful `/boards/{board}/events` response's body writes, in
-    // `metrics.delivered`.
+    // TODO (stage 6, "Health and metrics"): count each event a successful
+    // `/boards/{board}/events` response's body writes (`events_in` counts a
+    // chunk's), in `metrics.delivered`.
     next.run(request).await
 }
 
-/// Whether a chunk of an event stream is an event: it has a `data:` line.
-fn is_event(chunk: &[u8]) -> bool {
-    chunk.starts_with(b"data:") || chunk.windows(6).any(|window| window == b"\ndata:")
+/// How many events a chunk of an event stream ends: blank lines that close
+/// a block with a `data:` line. A chunk holds whole events (one, or all
+/// those a subscriber had queued), never part of one.
+fn events_in(chunk: &[u8]) -> u64 {
+    let (mut events, mut has_data) = (0, false);
+    for line in chunk.split(|&byte| byte == b'\n') {
+        if line.starts_with(b"data:") {
+            has_data = true;
+        } else if line.is_empty() && has_data {
+            events += 1;
+            has_data = false;
+        }
+    }
+    events
 }

@@ -13,6 +13,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
@@ -45,16 +46,17 @@ impl Change {
 
 /// A change with its number, ready to send.
 ///
-/// Its JSON is written once, when it is published; every subscriber gets
-/// the same `Arc`, so a change costs one serialization however many are
-/// listening.
+/// It is encoded once, when it is published, as the bytes of a whole SSE
+/// event; every subscriber gets the same `Arc`, and sends the same bytes
+/// (`Bytes` is reference-counted: sharing it copies nothing), so a change
+/// costs one encoding however many are listening.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedEvent {
     /// The board's event number: 1, 2, 3, … The client sends the last one
     /// it saw back as `Last-Event-ID` when it reconnects.
     pub id: u64,
-    pub name: &'static str,
-    pub data: String,
+    /// `event: task_moved`, `id: 7`, `data: {…}` and the blank line.
+    pub encoded: Bytes,
 }
 
 /// The board as it is, and the id of the last event that shaped it:
@@ -118,7 +120,8 @@ impl Feed {
     pub fn publish(&mut self, change: &Change) {
         self.last_id += 1;
         let data = serde_json::to_string(change).expect("a change is plain data and always serializes");
-        let event = Arc::new(FeedEvent { id: self.last_id, name: change.name(), data });
+        let encoded = crate::events::encode(change.name(), Some(self.last_id), &data);
+        let event = Arc::new(FeedEvent { id: self.last_id, encoded });
         if self.recent.len() == self.capacity {
             self.recent.pop_front();
         }

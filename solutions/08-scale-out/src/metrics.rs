@@ -125,10 +125,8 @@ pub async fn count_deliveries(
     }
     let (parts, body) = response.into_parts();
     let body = body.into_data_stream().map(move |chunk| {
-        if let Ok(bytes) = &chunk
-            && is_event(bytes)
-        {
-            metrics.delivered.inc();
+        if let Ok(bytes) = &chunk {
+            metrics.delivered.inc_by(events_in(bytes));
         }
         chunk
     });
@@ -136,9 +134,20 @@ pub async fn count_deliveries(
 }
 // ANCHOR_END: endpoints
 
-/// Whether a chunk of an event stream is an event: it has a `data:` line.
-fn is_event(chunk: &[u8]) -> bool {
-    chunk.starts_with(b"data:") || chunk.windows(6).any(|window| window == b"\ndata:")
+/// How many events a chunk of an event stream ends: blank lines that close
+/// a block with a `data:` line. A chunk holds whole events (one, or all
+/// those a subscriber had queued), never part of one.
+fn events_in(chunk: &[u8]) -> u64 {
+    let (mut events, mut has_data) = (0, false);
+    for line in chunk.split(|&byte| byte == b'\n') {
+        if line.starts_with(b"data:") {
+            has_data = true;
+        } else if line.is_empty() && has_data {
+            events += 1;
+            has_data = false;
+        }
+    }
+    events
 }
 
 #[cfg(test)]
@@ -146,11 +155,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn events_are_told_from_comments_and_retries() {
-        assert!(is_event(b"event: task_created\nid: 3\ndata: {}\n\n"));
-        assert!(is_event(b"data: {}\n\n"));
-        assert!(!is_event(b":keep-alive\n\n"));
-        assert!(!is_event(b"retry: 2000\n\n"));
+    fn events_are_counted_apart_from_comments_and_retries() {
+        assert_eq!(events_in(b"event: task_created\nid: 3\ndata: {}\n\n"), 1);
+        assert_eq!(events_in(b"data: {}\n\n"), 1);
+        assert_eq!(events_in(b"data: a\ndata: b\n\nevent: x\ndata: {}\n\n"), 2);
+        assert_eq!(events_in(b"retry: 2000\n\nevent: snapshot\nid: 0\ndata: {}\n\n"), 1);
+        assert_eq!(events_in(b": keep-alive\n\n"), 0);
+        assert_eq!(events_in(b"retry: 2000\n\n"), 0);
     }
 
     #[test]
