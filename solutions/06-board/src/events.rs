@@ -127,7 +127,6 @@ impl Subscriber {
         }
         Some(one_chunk(std::mem::take(&mut self.queued)))
     }
-    // ANCHOR_END: next
 
     /// This connection fell more than REPLAY_CAPACITY events behind and the
     /// oldest ones are gone. Ending the stream here (as
@@ -141,6 +140,7 @@ impl Subscriber {
         self.queued.push(reset_event("this connection fell too far behind"));
         self.queued.extend(opening(start));
     }
+    // ANCHOR_END: next
 }
 
 /// `parts` as one chunk: a single part as it is (shared, not copied),
@@ -199,12 +199,12 @@ pub fn encode(name: &str, id: Option<u64>, data: &str) -> Bytes {
     event.push('\n');
     Bytes::from(event)
 }
-// ANCHOR_END: encode
 
 /// `retry: 2000`, alone in an event of its own.
 fn retry_field(retry: Duration) -> Bytes {
     Bytes::from(format!("retry: {}\n\n", retry.as_millis()))
 }
+// ANCHOR_END: encode
 
 #[cfg(test)]
 mod tests {
