@@ -9,7 +9,7 @@
 
 use std::process::ExitCode;
 
-use course_checks::chapter07::{self, Launch, LogWriter, LogsCaptured, Vars};
+use course_checks::chapter07::{self, Binary, Launch, LogWriter, LogsCaptured, Vars};
 use course_checks::{Locals, Tunables};
 use ex07_production as server;
 
@@ -25,7 +25,9 @@ fn main() -> ExitCode {
         let state = keep.get_or_insert_with(|| server::AppState::new(config(&vars)));
         server::serve_state(listener, state, stop)
     });
-    let locals = Locals::new().with(launch).with(course_checks_tls::kit()).with(LogsCaptured);
+    // The binary itself, for the check that sends it SIGTERM.
+    let binary = Binary(env!("CARGO_BIN_EXE_ex07-production"));
+    let locals = Locals::new().with(launch).with(binary).with(course_checks_tls::kit()).with(LogsCaptured);
     course_checks::run_in_process_with(
         &chapter07::CHAPTER,
         |listener, tunables: Tunables| server::serve(listener, config(&Vars::from_tunables(tunables))),

@@ -101,6 +101,11 @@ impl Vars {
         self
     }
 
+    /// Every variable and its value.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        self.0.iter().map(|(name, value)| (*name, value.as_str()))
+    }
+
     /// The variable's value, as `std::env::var(name).ok()` would give it.
     pub fn get(&self, name: &str) -> Option<String> {
         self.0.get(name).cloned()

@@ -8,10 +8,9 @@ use serde_json::{Value, json};
 use crate::check::check;
 use crate::dial::Answer;
 use crate::http::ANSWER_TIMEOUT;
-use crate::ws::json_matches;
 use crate::{Failure, Needs, Target};
 
-use super::helpers::{TIMED_OUT, member, send_until_closed};
+use super::helpers::{TIMED_OUT, a_reader_that_stops_is_dropped, send_until_closed, stalled_reader_vars};
 use super::servers::{short_vars, start, start_tls};
 use super::sign_in::{join, sign_in_if_offered};
 use super::{LIMITS, MAX_SECTION, RATE_SECTION, READER_SECTION, SLOW_SECTION, STARTS_ITS_OWN};
@@ -214,70 +213,11 @@ check!(Check {
 async fn a_client_that_stops_reading_is_dropped_without_delaying_the_others(
     t: Target,
 ) -> Result<(), Failure> {
-    // Only the write deadline may drop Sam: not the idle timeout (he sends
-    // no pongs once he stops reading), however long the check takes.
-    let vars = short_vars(&t)
-        .with("WRITE_TIMEOUT_MS", 300)
-        .with("RATE_LIMIT_PER_S", 1_000_000)
-        .with("IDLE_TIMEOUT_MS", 3_600_000);
-    let mut server = start(&t, vars).await?;
-    let board = t.board(1);
+    let mut server = start(&t, stalled_reader_vars(short_vars(&t))).await?;
     let dial = server.dial.clone();
     let outcome = sign_in_if_offered(&dial, "Olivia").await;
     server.explain(outcome).await?;
-    // Sam's small receive buffer fills soon; then Sam reads nothing at all.
-    let sam = member(&dial.clone().with_recv_buffer(4096), &board, "Sam").await?;
-    let mut olivia = member(&dial, &board, "Olivia").await?;
-    let mut tom = member(&dial, &board, "Tom").await?;
-    olivia.expect_json(&json!({"type": "joined", "user": "Tom"}), "Tom joined").await?;
-    olivia.note("sam ✕ stops reading");
-
-    // Tom types on tasks with long ids, in rounds, until the server drops
-    // Sam (Olivia hears that Sam left) — at most 32 MiB, far more than any
-    // socket buffer holds.
-    let id_bytes = 32 * 1024;
-    let mut sent = 0usize;
-    let mut sam_left = false;
-    while !sam_left && sent < 32 * 1024 * 1024 {
-        let tasks: Vec<String> =
-            (0..16).map(|n| format!("task-{sent}-{n}-{}", "x".repeat(id_bytes))).collect();
-        for task in &tasks {
-            tom.send_json(&json!({"type": "typing", "taskId": task})).await?;
-            tom.send_json(&json!({"type": "typing_stopped", "taskId": task})).await?;
-            sent += 2 * id_bytes;
-        }
-        for task in &tasks {
-            for kind in ["typing", "typing_stopped"] {
-                let why = "Tom's typing reaches Olivia in full and in order while Sam reads nothing";
-                let mut got = olivia.next_json(why).await?;
-                if json_matches(&json!({"type": "left", "user": "Sam"}), &got) {
-                    sam_left = true;
-                    got = olivia.next_json(why).await?;
-                }
-                if !json_matches(&json!({"type": kind, "user": "Tom", "taskId": task}), &got) {
-                    return Err(
-                        olivia.fail(format!("Olivia expected Tom's {kind}, got another message"), why)
-                    );
-                }
-            }
-        }
-    }
-    if !sam_left {
-        tom.send_json(&json!({"type": "typing", "taskId": "task-marker"})).await?;
-        let why = "{\"type\":\"left\",\"user\":\"Sam\"}: Sam read nothing for longer than WRITE_TIMEOUT_MS=300, \
-                   so the server dropped him";
-        let got = olivia.next_json(why).await?;
-        if !json_matches(&json!({"type": "left", "user": "Sam"}), &got) {
-            return Err(olivia.fail(
-                format!(
-                    "Sam read nothing while {} MiB waited for him, and was not dropped",
-                    sent / (1024 * 1024)
-                ),
-                why,
-            ));
-        }
-    }
-    drop(sam);
+    a_reader_that_stops_is_dropped(&dial, &t.board(1)).await?;
     Ok(())
 }
 

@@ -36,6 +36,7 @@ mod launch;
 mod limits;
 mod operable;
 mod origin;
+mod process;
 mod servers;
 mod shutdown;
 mod sign_in;
@@ -44,6 +45,7 @@ mod tls;
 use crate::{Chapter, Check, Section, Stage, Tunables};
 
 pub use launch::{Keep, Launch, LogWriter, LogsCaptured, Serving, Stop, Vars};
+pub use process::Binary;
 
 pub const CHAPTER: Chapter = Chapter {
     number: 7,
@@ -114,6 +116,7 @@ const OPERABLE_SECTION: Section =
     Section { page: PAGE, anchor: "health-and-metrics", title: "Health and metrics" };
 
 const STARTS_ITS_OWN: &str = "starts a server of its own with chapter 7's settings (run it in-process)";
+const RUNS_THE_BINARY: &str = "runs the server's binary, and sends it SIGTERM (run it in-process)";
 
 const CHECKS: &[Check] = &[
     tls::https_serves_the_api_to_a_client_that_trusts_only_the_test_ca::CHECK,
@@ -144,6 +147,8 @@ const CHECKS: &[Check] = &[
     shutdown::shutdown_ends_every_event_stream_after_a_jittered_retry::CHECK,
     shutdown::shutdown_is_over_within_the_grace_even_if_a_request_never_ends::CHECK,
     shutdown::no_event_accepted_before_shutdown_is_lost_across_a_restart::CHECK,
+    shutdown::on_sigterm_the_binary_drains_and_answers_the_request_in_flight::CHECK,
     operable::healthz_answers_200_while_serving_and_503_while_draining::CHECK,
     operable::metrics_count_open_connections_deliveries_and_evictions::CHECK,
+    operable::metrics_count_a_client_dropped_for_not_reading::CHECK,
 ];

@@ -9,7 +9,9 @@ use crate::dial::Dial;
 use crate::http::ANSWER_TIMEOUT;
 use crate::{Failure, Needs, Target};
 
-use super::helpers::{member, on_shutdown, read_until_closed, sample};
+use super::helpers::{
+    a_reader_that_stops_is_dropped, member, on_shutdown, read_until_closed, sample, stalled_reader_vars,
+};
 use super::servers::{short_vars, start};
 use super::sign_in::sign_in_if_offered;
 use super::{OPERABLE, OPERABLE_SECTION, STARTS_ITS_OWN};
@@ -152,5 +154,41 @@ async fn metrics_count_open_connections_deliveries_and_evictions(t: Target) -> R
     }
     carol.expect_close(1008, "close 1008: Carol sent more than RATE_LIMIT_PER_S=5").await?;
     expect_sample(&dial, "board_clients_evicted_total{reason=\"rate_limit\"}", 1.0, false, "Carol").await?;
+    Ok(())
+}
+
+check!(Check {
+    name: metrics_count_a_client_dropped_for_not_reading,
+    stage: OPERABLE,
+    section: OPERABLE_SECTION,
+    hints: &[
+        "A client dropped by the write deadline is an eviction too: \
+         `board_clients_evicted_total{reason=\"write_timeout\"}` counts it, as `rate_limit` counts \
+         a flood.",
+        "The writer in `connection.rs` counts `Reason::WriteTimeout` when `limits::send_within` \
+         says it gave up after the limit (`Evicted(limit)`), and not when the connection was simply \
+         gone (`Evicted(Duration::ZERO)`): a timeout must come back as `Evicted(limit)`.",
+    ],
+    needs: Needs::Code(STARTS_ITS_OWN),
+});
+async fn metrics_count_a_client_dropped_for_not_reading(t: Target) -> Result<(), Failure> {
+    let mut server = start(&t, stalled_reader_vars(short_vars(&t))).await?;
+    let dial = server.dial.clone();
+    let outcome = sign_in_if_offered(&dial, "Olivia").await;
+    server.explain(outcome).await?;
+    let key = "board_clients_evicted_total{reason=\"write_timeout\"}";
+    let answer = dial.request("GET", "/metrics").send().await?;
+    answer.expect_status(200, "200 and the metrics")?;
+    if let Some(value) = sample(&String::from_utf8_lossy(&answer.body), key).filter(|value| *value != 0.0) {
+        return Err(answer.fail(
+            format!("GET /metrics says {key} {value} before any client was dropped"),
+            format!("{key} 0, or no such sample yet"),
+        ));
+    }
+    // Olivia and Tom stay connected: a connection that ends is no eviction.
+    let _others = a_reader_that_stops_is_dropped(&dial, &t.board(1)).await?;
+    // The writer counts the eviction before the connection ends, and so
+    // before the room hears that Sam left.
+    expect_sample(&dial, key, 1.0, false, "Sam, dropped after WRITE_TIMEOUT_MS=300 of not reading").await?;
     Ok(())
 }

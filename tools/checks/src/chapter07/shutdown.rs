@@ -12,11 +12,12 @@ use crate::http::ANSWER_TIMEOUT;
 use crate::sse::Item;
 use crate::{Failure, Needs, Target};
 
-use super::helpers::{member, on_shutdown};
+use super::helpers::{member, on_shutdown, read_until_closed};
 use super::launch::Keep;
+use super::process::{Binary, Process};
 use super::servers::{short_vars, start, start_keeping};
 use super::sign_in::sign_in_if_offered;
-use super::{GRACE_SECTION, RESTART_SECTION, SEES_SECTION, SHUTDOWN, STARTS_ITS_OWN};
+use super::{GRACE_SECTION, RESTART_SECTION, RUNS_THE_BINARY, SEES_SECTION, SHUTDOWN, STARTS_ITS_OWN};
 
 check!(Check {
     name: shutdown_closes_every_websocket_with_1001,
@@ -222,4 +223,139 @@ fn task_title(data: &str) -> String {
         .ok()
         .and_then(|task| task.get("title").and_then(Value::as_str).map(str::to_owned))
         .unwrap_or_else(|| data.to_owned())
+}
+
+check!(Check {
+    name: on_sigterm_the_binary_drains_and_answers_the_request_in_flight,
+    stage: SHUTDOWN,
+    section: GRACE_SECTION,
+    hints: &[
+        "This check runs your binary — the one `cargo run` starts — and sends it SIGTERM, as \
+         `docker stop` does: `serve` stops on `shutdown::signal()`, which must return on SIGTERM \
+         as well as on Ctrl-C.",
+        "When `main` returns, the runtime drops every task still running — the request in flight \
+         with them. So after the accept loop ends, `serve_state` waits for the connections to finish \
+         (`shutdown::wait`), up to SHUTDOWN_GRACE_MS, before it returns.",
+    ],
+    needs: Needs::Code(RUNS_THE_BINARY),
+});
+async fn on_sigterm_the_binary_drains_and_answers_the_request_in_flight(t: Target) -> Result<(), Failure> {
+    if cfg!(not(unix)) {
+        // No SIGTERM to send: the in-process checks of this stage stand in.
+        return Ok(());
+    }
+    let grace = Duration::from_millis(5000);
+    let binary = *t.local::<Binary>()?;
+    let mut process =
+        Process::start(binary, &short_vars(&t).with("SHUTDOWN_GRACE_MS", grace.as_millis())).await?;
+    let dial = process.dial.clone();
+    let addr = dial.addr();
+    let board = t.board(1);
+    let cookie = sign_in_if_offered(&dial, "Alice").await?;
+    let mut alice = member(&dial, &board, "Alice").await?;
+    // A POST whose body is still on its way when SIGTERM comes.
+    let body = json!({ "title": "Finished after SIGTERM" }).to_string();
+    let (first, rest) = body.split_at(body.len() / 2);
+    let head = format!(
+        "POST /boards/{board}/tasks HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n{}\r\n",
+        body.len(),
+        cookie.as_deref().map(|c| format!("Cookie: {c}\r\n")).unwrap_or_default()
+    );
+    let mut posting = connect(addr).await?;
+    let _ = posting.write_all(format!("{head}{first}").as_bytes()).await;
+    // A connection a load balancer's probe opened, silent so far.
+    let mut probe = connect(addr).await?;
+    // A round trip on a later connection: the server has accepted both.
+    let answer = dial.request("GET", format!("/boards/{board}/tasks")).send().await?;
+    answer.expect_status(200, "200")?;
+
+    alice.note("(the server's process gets SIGTERM)");
+    process.terminate().await?;
+    // With the POST still in flight, the process must not exit. (Half a
+    // second is far longer than a process takes to end.)
+    if let Some(status) = process.exited(Duration::from_millis(500)).await {
+        return Err(Failure::new(format!(
+            "on SIGTERM, the process exited ({status}) with a request still in flight"
+        ))
+        .sent(format!(
+            "{}{first}\n(the rest of the body still to come), then SIGTERM",
+            head.replace("\r\n", "\n")
+        ))
+        .expected(
+            "the process waits for the request in hand (up to SHUTDOWN_GRACE_MS) before it exits: when \
+             main returns, every task still running is dropped",
+        )
+        .got(format!("the process ended {status}\n\n{}", process.log())));
+    }
+
+    let expected = "close 1001 (going away): SIGTERM starts the drain";
+    alice.expect_close(1001, expected).await.map_err(|failure| Failure {
+        headline: format!("on SIGTERM, {}", failure.headline),
+        got: Some(match failure.got {
+            Some(got) if !got.trim().is_empty() => format!("{got}\n\n{}", process.log()),
+            _ => process.log(),
+        }),
+        ..failure
+    })?;
+    // The probe asks now: the server drains, so 503.
+    let _ = probe.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes()).await;
+    let status_line = first_line(read_until_closed(&mut probe).await);
+    if !status_line.starts_with("HTTP/1.1 503") {
+        return Err(Failure::new(format!(
+            "after SIGTERM, GET /healthz on a connection accepted before it answered {status_line}; \
+             expected 503"
+        ))
+        .sent(format!(
+            "> GET /healthz HTTP/1.1\n> Host: {addr}\n> (sent after close 1001 said the drain began)"
+        ))
+        .expected("503 Service Unavailable: the process drains, and a load balancer must send it nobody new")
+        .got(format!("{status_line}\n\n{}", process.log())));
+    }
+
+    // The POST's body arrives in full: its answer must still come.
+    let _ = posting.write_all(rest.as_bytes()).await;
+    let status_line = first_line(read_until_closed(&mut posting).await);
+    if !status_line.starts_with("HTTP/1.1 201") {
+        return Err(Failure::new(format!(
+            "a request in flight when SIGTERM came was not answered: it got {status_line}"
+        ))
+        .sent(format!(
+            "{}{first}\n(SIGTERM, close 1001, then the rest of the body:)\n{rest}",
+            head.replace("\r\n", "\n")
+        ))
+        .expected(
+            "201 Created: the request in hand is finished before the process exits (within \
+             SHUTDOWN_GRACE_MS)",
+        )
+        .got(format!("{status_line}\n\n{}", process.log())));
+    }
+
+    let within = grace + Duration::from_secs(5);
+    if process.exited(within).await.is_none() {
+        return Err(Failure::new(format!(
+            "the process was still running {} s after SIGTERM (SHUTDOWN_GRACE_MS={})",
+            within.as_secs(),
+            grace.as_millis()
+        ))
+        .sent("SIGTERM; every connection answered and closed")
+        .expected("the process exits once its connections are done, and within SHUTDOWN_GRACE_MS at most")
+        .got(process.log()));
+    }
+    Ok(())
+}
+
+async fn connect(addr: std::net::SocketAddr) -> Result<TcpStream, Failure> {
+    TcpStream::connect(addr)
+        .await
+        .map_err(|e| Failure::no_answer(format!("could not connect to {addr}: {e}")))
+}
+
+/// The status line of a raw response, or what stands for none.
+fn first_line((got, closed): (Vec<u8>, bool)) -> String {
+    match String::from_utf8_lossy(&got).lines().next() {
+        Some(line) if !line.is_empty() => line.to_owned(),
+        _ if closed => "(no response: the connection closed)".to_owned(),
+        _ => "(no response within 5 s)".to_owned(),
+    }
 }
