@@ -25,8 +25,8 @@ fn main() -> ExitCode {
         let state = keep.get_or_insert_with(|| server::AppState::new(config(&vars)));
         server::serve_state(listener, state, stop)
     });
-    // The binary itself, for the check that sends it SIGTERM.
-    let binary = Binary(env!("CARGO_BIN_EXE_ex07-production"));
+    // The binary itself (this package's), for the check that sends it SIGTERM.
+    let binary = Binary(env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME"))));
     let locals = Locals::new().with(launch).with(binary).with(course_checks_tls::kit()).with(LogsCaptured);
     course_checks::run_in_process_with(
         &chapter07::CHAPTER,
