@@ -193,3 +193,20 @@ pub async fn serve_state(
     Ok(())
 }
 // ANCHOR_END: serve
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use hyper_util::service::TowerToHyperService;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn app_routes_a_fresh_state() {
+        let app = TowerToHyperService::new(app(Config::default()));
+        let request = Request::get("/healthz").body(Body::empty()).expect("a valid request");
+        let response = hyper::service::Service::call(&app, request).await.expect("the router answers");
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+}
