@@ -19,6 +19,8 @@
 //! variables ([`Vars`]) — the same `Config::from_vars` the binary uses. The
 //! TLS client comes the same way, as a [`TlsKit`](crate::dial::TlsKit) from `course-checks-tls`,
 //! so no earlier chapter compiles rustls.
+//! One check runs the binary itself ([`Binary`], in `process`), because
+//! only a process shows what SIGTERM does and when the process exits.
 //!
 //! Checks of the first stages run before authentication exists, and keep
 //! working after: they sign in *if the server offers it* (`POST /session`
