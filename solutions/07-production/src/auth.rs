@@ -305,6 +305,14 @@ mod tests {
     }
 
     #[test]
+    fn a_token_expires_for_take_as_for_get() {
+        let mut store = Expiring::new(TTL, 10);
+        let now = Instant::now();
+        let token = store.insert("Alice".into(), now);
+        assert_eq!(store.take(&token, now + TTL), None);
+    }
+
+    #[test]
     fn a_taken_token_is_gone() {
         let mut store = Expiring::new(TTL, 10);
         let now = Instant::now();
