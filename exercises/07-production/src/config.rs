@@ -277,6 +277,8 @@ mod tests {
                 let message = error.to_string();
                 assert!(message.starts_with(name), "{message}");
                 assert!(message.contains(&format!("{value:?}")), "{message}");
+                let unit = if name.ends_with("_MS") { "(milliseconds)" } else { "(a count)" };
+                assert!(message.contains(unit), "{message}");
             }
         }
     }
@@ -293,7 +295,7 @@ mod tests {
     fn allowed_origins_must_be_origins() {
         for value in ["localhost:4000", "https://a.example/path", "ftp://a.example", "https://"] {
             let error = from(&[("ALLOWED_ORIGINS", value)]).expect_err("not an origin");
-            assert!(error.to_string().starts_with("ALLOWED_ORIGINS"), "{error}");
+            assert!(error.to_string().starts_with("ALLOWED_ORIGINS must list origins"), "{error}");
         }
     }
 }
