@@ -130,6 +130,11 @@ impl Locals {
     fn get<T: Any + Send + Sync>(&self) -> Option<&T> {
         self.values.get(&TypeId::of::<T>())?.downcast_ref::<T>()
     }
+
+    /// Whether a `T` was handed over.
+    pub(crate) fn has<T: Any + Send + Sync>(&self) -> bool {
+        self.values.contains_key(&TypeId::of::<T>())
+    }
 }
 
 impl std::fmt::Debug for Locals {
