@@ -288,3 +288,47 @@ async fn each_instance_reads_a_board_once_however_many_clients_watch(t: Target) 
     }
     Ok(())
 }
+
+check!(Check {
+    name: a_reconnection_that_missed_nothing_gets_no_reset,
+    stage: EVENTS,
+    section: REPLAY_SECTION,
+    hints: &["`Last-Event-ID` equal to the board's last event id is a client that missed nothing: the \
+         replay is empty and complete, so no `reset` and no snapshot — only the live events that \
+         follow."],
+    needs: Needs::Redis,
+});
+async fn a_reconnection_that_missed_nothing_gets_no_reset(t: Target) -> Result<(), Failure> {
+    let redis = RedisServer::start().await?;
+    let mut instances = cluster::start_many(&t, &redis, &["a", "b"]).await?;
+    let outcome = sign_in(&instances[0].dial, "Alice").await;
+    let cookie = instances[0].explain(outcome).await?;
+    let board = t.board(1);
+    let mut first = subscribe(&instances[0].dial, &cookie, &board, None).await?;
+    first.next_event(ANSWER_TIMEOUT, "event: snapshot").await?;
+    for n in 1..=2 {
+        create(&instances[0].dial, &cookie, &board, &format!("Seen on a {n}")).await?;
+    }
+    let mut last_id = String::new();
+    for n in 1..=2 {
+        let event = first.next_event(ANSWER_TIMEOUT, &format!("task_created \"Seen on a {n}\"")).await?;
+        last_id = event.last_event_id;
+    }
+    drop(first);
+    let mut resumed = subscribe(&instances[1].dial, &cookie, &board, Some(&last_id)).await?;
+    // The marker: the next event must be this one — no reset, no snapshot.
+    create(&instances[0].dial, &cookie, &board, "After the reconnection").await?;
+    let expected =
+        format!("the live event: after Last-Event-ID: {last_id}, the last id there is, nothing was missed");
+    let event = resumed.next_event(ANSWER_TIMEOUT, &expected).await?;
+    if event.name != "task_created" || title(&event.data) != "After the reconnection" {
+        return Err(resumed.fail(
+            format!(
+                "a reconnection with the last event id (Last-Event-ID: {last_id}) got event: {} first",
+                event.name
+            ),
+            expected,
+        ));
+    }
+    Ok(())
+}

@@ -134,3 +134,50 @@ async fn a_session_and_a_ticket_work_on_every_instance_and_a_ticket_only_once(
         .got("101 Switching Protocols")),
     }
 }
+
+check!(Check {
+    name: a_task_deleted_through_one_instance_is_gone_from_every_instance,
+    stage: SHARED,
+    section: IDS_SECTION,
+    hints: &[
+        "Delete the task in Redis, in the same script that appends `task_deleted` (`HDEL`), and \
+         answer `204` only when it was there: `404` when `HDEL` removed nothing.",
+        "The next task's number still comes from the counter, which only goes up: a deleted task's \
+         id is never handed out again.",
+    ],
+    needs: Needs::Redis,
+});
+async fn a_task_deleted_through_one_instance_is_gone_from_every_instance(t: Target) -> Result<(), Failure> {
+    let redis = RedisServer::start().await?;
+    let mut instances = cluster::start_many(&t, &redis, &["a", "b"]).await?;
+    let outcome = sign_in(&instances[0].dial, "Alice").await;
+    let cookie = instances[0].explain(outcome).await?;
+    let board = t.board(1);
+    let task = create(&instances[0].dial, &cookie, &board, "Made on a, deleted on b").await?;
+    let id = task["id"].as_str().unwrap_or_default().to_owned();
+    let path = format!("/boards/{board}/tasks/{id}");
+    let answer = instances[1].dial.request("DELETE", &path).header("Cookie", &cookie).send().await?;
+    answer.expect_status(204, "204 No Content: a task created through instance a, deleted through b")?;
+    let answer = instances[0].dial.request("GET", &path).send().await?;
+    if answer.status != 404 {
+        return Err(answer.fail(
+            format!("a task deleted through instance b is still there on instance a ({})", answer.status),
+            "404 Not Found: a task deleted through any instance is gone from every instance",
+        ));
+    }
+    let answer = instances[0].dial.request("DELETE", &path).header("Cookie", &cookie).send().await?;
+    if answer.status != 404 {
+        return Err(answer.fail(
+            format!("deleting a task that is already deleted answered {}", answer.status),
+            "404 Not Found: there is no such task any more",
+        ));
+    }
+    let next = create(&instances[1].dial, &cookie, &board, "Made after the delete").await?;
+    if next["id"].as_str() == Some(id.as_str()) {
+        return Err(Failure::new(format!("the deleted task's id {id} was handed out again"))
+            .sent(format!("POST /boards/{board}/tasks on instance b, after DELETE {path}"))
+            .expected("a new id: the counter in Redis only goes up")
+            .got(next.to_string()));
+    }
+    Ok(())
+}
