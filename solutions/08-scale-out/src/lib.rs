@@ -175,11 +175,6 @@ impl AppState {
 /// The routes, ready to serve: the page, the API, the event streams and
 /// the WebSocket, on one router with one state — and, since chapter 7, the
 /// sign-in, behind the gates every request passes.
-pub fn app(config: Config) -> Router {
-    app_with(AppState::new(config))
-}
-
-/// The routes, on a state that may have served before.
 pub fn app_with(state: AppState) -> Router {
     let origins = Origins::new(&state.config);
     let slots = Slots::new(state.config.max_connections, state.metrics.clone());
@@ -239,24 +234,13 @@ pub async fn serve_state(
     let (state, drained) = state.serving();
     let (grace, handshake_timeout) = (state.config.shutdown_grace, state.config.handshake_timeout);
     let draining = state.draining.clone();
-    // Chapter 8: this instance's presence task lives as long as this
-    // function: when it ends, or is dropped (the checks' stand-in for a
-    // crash), the task stops, and the entries expire.
-    let presence = tokio::spawn(state.presence.clone().run(draining.clone()));
-    let _presence = AbortOnDrop(presence);
+    // Chapter 8: this instance's presence entries, refreshed until it
+    // drains (`Presence::run` returns then, and the entries expire). A
+    // process that dies takes the task with it: that is the crash the TTL
+    // is for.
+    tokio::spawn(state.presence.clone().run(draining.clone()));
     server::accept(listener, app_with(state), tls, handshake_timeout, stop, draining).await;
     shutdown::wait(drained, grace).await;
     Ok(())
 }
 // ANCHOR_END: serve
-
-/// Aborts a task when dropped: a background task that must not outlive
-/// the server that started it.
-#[derive(Debug)]
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}

@@ -1,17 +1,21 @@
 //! Several instances of the learner's server on one private Redis, started
 //! in this process through the [`Launch`] the test binary hands over.
 //!
-//! An instance can be shut down as SIGTERM would ([`Instance::shut_down`]),
-//! or crashed ([`Instance::crash`]): its task is aborted, and its Redis
-//! connections are killed with `CLIENT KILL`, so that nothing it left
-//! running can clean up after it.
+//! Each instance runs as a process would: on a tokio runtime of its own, on
+//! a thread of its own, and when its server returns, the runtime goes with
+//! it — every task the server spawned (each connection, each WebSocket,
+//! each background loop) ends there, as they do when `main` returns. An
+//! instance can be shut down as SIGTERM would ([`Instance::shut_down`]), or
+//! crashed ([`Instance::crash`]): its runtime is dropped on the spot, with
+//! every connection it held, and its Redis connections are killed with
+//! `CLIENT KILL`, so that nothing it left behind can clean up after it.
 
 use std::io;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
+use tokio::sync::oneshot;
 
 use super::redis_server::RedisServer;
 use crate::chapter07::{Keep, Launch, Vars};
@@ -25,12 +29,28 @@ pub const PRESENCE_TTL: Duration = Duration::from_millis(1000);
 /// The replay capacity the checks run instances with.
 pub const REPLAY_CAPACITY: usize = 16;
 
+/// How an instance's server ended.
+enum End {
+    /// `serve` returned this.
+    Returned(io::Result<()>),
+    /// `serve` panicked (the harness shows the panic).
+    Panicked,
+    /// The instance is gone without an outcome: crashed, or its runtime
+    /// could not start (the reason).
+    Gone(String),
+}
+
 /// A running instance of the learner's server.
 pub struct Instance {
     pub name: String,
     pub dial: Dial,
-    task: JoinHandle<io::Result<()>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Dropped or sent: the instance's runtime is dropped at once (a crash).
+    kill: Option<oneshot::Sender<()>>,
+    /// Its end, sent by its thread once its runtime is gone.
+    end: oneshot::Receiver<End>,
+    /// Its end, once received.
+    ended: Option<End>,
+    stop: Option<oneshot::Sender<()>>,
     /// The Redis user it connects as, when it has one of its own (see
     /// [`start_crashable`]): how the check finds its connections to kill.
     redis_user: Option<String>,
@@ -39,12 +59,6 @@ pub struct Instance {
 impl std::fmt::Debug for Instance {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Instance").field("name", &self.name).finish_non_exhaustive()
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        self.task.abort();
     }
 }
 
@@ -64,17 +78,71 @@ pub async fn start(t: &Target, redis: &RedisServer, name: &str) -> Result<Instan
 
 /// Starts instance `name` with `vars`.
 pub async fn start_with(t: &Target, vars: Vars, name: &str) -> Result<Instance, Failure> {
-    let launch = t.local::<Launch>()?;
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
+    let launch = t.local::<Launch>()?.clone();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")
         .map_err(|e| Failure::new(format!("could not bind 127.0.0.1:0: {e}")))?;
     let addr = listener.local_addr().map_err(|e| Failure::new(format!("no local address: {e}")))?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (stop, stopped) = oneshot::channel::<()>();
     let stopped = Box::pin(async move {
         let _ = stopped.await;
     });
-    let task = tokio::spawn(launch.serve(listener, vars, stopped, &Keep::default()));
-    Ok(Instance { name: name.to_owned(), dial: Dial::plain(addr), task, stop: Some(stop), redis_user: None })
+    let (kill, killed) = oneshot::channel::<()>();
+    let (ended, end) = oneshot::channel::<End>();
+    let thread = server_thread_name();
+    let spawned = std::thread::Builder::new().name(thread.clone()).spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name(thread)
+            .enable_all()
+            .build();
+        let runtime = match runtime {
+            Ok(runtime) => runtime,
+            Err(e) => return drop(ended.send(End::Gone(format!("no tokio runtime: {e}")))),
+        };
+        let end = runtime.block_on(async move {
+            // Registered with this runtime's reactor, not the check's.
+            let listener = match listener.set_nonblocking(true).and_then(|()| TcpListener::from_std(listener))
+            {
+                Ok(listener) => listener,
+                Err(e) => return End::Gone(format!("no listener: {e}")),
+            };
+            // Spawned, so that a panic is an outcome, not the end of this thread.
+            let serving = tokio::spawn(launch.serve(listener, vars, stopped, &Keep::default()));
+            tokio::select! {
+                joined = serving => match joined {
+                    Ok(returned) => End::Returned(returned),
+                    Err(_) => End::Panicked,
+                },
+                _ = killed => End::Gone("it crashed".to_owned()),
+            }
+        });
+        // As when a process ends: every task still running goes, now.
+        runtime.shutdown_background();
+        let _ = ended.send(end);
+    });
+    if let Err(e) = spawned {
+        return Err(Failure::new(format!("could not start a thread for instance {name}: {e}")));
+    }
+    Ok(Instance {
+        name: name.to_owned(),
+        dial: Dial::plain(addr),
+        kill: Some(kill),
+        end,
+        ended: None,
+        stop: Some(stop),
+        redis_user: None,
+    })
+}
+
+/// The name of an instance's threads: the harness's name for the check's
+/// server threads, so that a panic there shows up in the check's failure.
+fn server_thread_name() -> String {
+    let current = std::thread::current();
+    let name = current.name().unwrap_or("check:instance");
+    match name.strip_prefix("check:") {
+        Some(check) => format!("server:{check}"),
+        None => name.to_owned(),
+    }
 }
 
 /// Starts instance `name` connecting to Redis as a user of its own
@@ -106,14 +174,20 @@ impl Instance {
         }
     }
 
-    /// Crashes the instance: its task is aborted, its Redis user disabled
-    /// and its connections killed — what `kill -9` does to a process, as
-    /// near as a check in the same process can come. (An abort alone still
-    /// runs destructors, and tasks it spawned run on.)
+    /// Crashes the instance: its runtime is dropped with every task on it,
+    /// its Redis user disabled and its connections killed — what `kill -9`
+    /// does to a process, as near as a check in the same process can come.
+    /// (Dropping tasks still runs destructors: the Redis user is disabled
+    /// first, so that none of them can clean up.)
     pub async fn crash(&mut self, redis: &RedisServer) -> Result<(), Failure> {
-        self.task.abort();
         if let Some(user) = &self.redis_user {
             redis.cli(&["ACL", "SETUSER", user, "off"]).await?;
+        }
+        if let Some(kill) = self.kill.take() {
+            let _ = kill.send(());
+        }
+        self.ended(Duration::from_secs(5)).await;
+        if let Some(user) = &self.redis_user {
             redis.cli(&["CLIENT", "KILL", "USER", user]).await?;
         }
         Ok(())
@@ -125,21 +199,31 @@ impl Instance {
             Ok(value) => return Ok(value),
             Err(failure) => failure,
         };
-        if !self.task.is_finished() {
+        if !self.ended(Duration::ZERO).await {
             return Err(failure);
         }
-        let why = match (&mut self.task).await {
-            Ok(Ok(())) => "serve returned Ok(()) while the check still needed it".to_owned(),
-            Ok(Err(e)) => format!("serve returned an error: {e}"),
-            Err(e) if e.is_panic() => "it panicked (see below)".to_owned(),
-            Err(e) => format!("its task ended: {e}"),
+        let why = match &self.ended {
+            Some(End::Returned(Ok(()))) => "serve returned Ok(()) while the check still needed it".to_owned(),
+            Some(End::Returned(Err(e))) => format!("serve returned an error: {e}"),
+            Some(End::Panicked) => "it panicked (see below)".to_owned(),
+            Some(End::Gone(why)) => why.clone(),
+            None => "its thread ended".to_owned(),
         };
         Err(Failure { headline: format!("instance {} stopped: {why}", self.name), ..failure })
     }
 
-    /// Waits (bounded) for the instance's task to end.
+    /// Waits (bounded) for the instance to end: its server returned (or
+    /// panicked) and its runtime is gone.
     pub async fn ended(&mut self, within: Duration) -> bool {
-        tokio::time::timeout(within, &mut self.task).await.is_ok()
+        if self.ended.is_some() {
+            return true;
+        }
+        self.ended = match tokio::time::timeout(within, &mut self.end).await {
+            Ok(Ok(end)) => Some(end),
+            Ok(Err(_)) => Some(End::Gone("its thread ended".to_owned())),
+            Err(_) => return false,
+        };
+        true
     }
 }
 

@@ -99,6 +99,7 @@ const CHECKS: &[Check] = &[
     presence::a_user_with_tabs_on_two_instances_is_listed_once_and_leaves_once::CHECK,
     presence::a_crashed_instances_users_are_announced_left_within_the_presence_ttl::CHECK,
     presence::a_rolling_restart_moves_users_without_presence_flapping::CHECK,
+    presence::a_request_in_hand_when_an_instance_shuts_down_still_gets_its_answer::CHECK,
     trouble::with_redis_down_clients_are_told_and_service_comes_back_by_itself::CHECK,
     trouble::no_acknowledged_task_is_lost_when_redis_is_killed::CHECK,
     commands::websocket_commands_work_through_any_instance::CHECK,

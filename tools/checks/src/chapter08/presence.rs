@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::cluster::{self, PRESENCE_TTL, member, users};
+use super::cluster::{self, PRESENCE_TTL, member, sign_in, users};
 use super::redis_server::RedisServer;
 use crate::dial::Ws;
+use crate::raw::RawClient;
 use crate::{Failure, Target};
 
 fn joined(user: &str) -> Value {
@@ -178,5 +179,70 @@ async fn a_rolling_restart_moves_users_without_presence_flapping(t: Target) -> R
         "left Dave next — and no left Alice before it, although instance a's entries have expired by then",
     )
     .await?;
+    Ok(())
+}
+
+check!(Check {
+    name: a_request_in_hand_when_an_instance_shuts_down_still_gets_its_answer,
+    stage: PRESENCE,
+    section: ROLLING_SECTION,
+    hints: &["Told to stop, an instance stops accepting and drains: `serve` returns once every \
+         connection has finished the request in hand, or `SHUTDOWN_GRACE_MS` is over — not before. \
+         The process ends when `serve` returns, and every connection still open ends with it."],
+    needs: Needs::Redis,
+});
+async fn a_request_in_hand_when_an_instance_shuts_down_still_gets_its_answer(
+    t: Target,
+) -> Result<(), Failure> {
+    let redis = RedisServer::start().await?;
+    let mut a = cluster::start(&t, &redis, "a").await?;
+    let b = cluster::start(&t, &redis, "b").await?;
+    let board = t.board(1);
+    let outcome = member(&a.dial, &board, "Alice").await;
+    let (mut alice, _) = a.explain(outcome).await?;
+    let cookie = sign_in(&a.dial, "Carol").await?;
+    let title = "In hand during the restart";
+    let body = json!({ "title": title }).to_string();
+    let (first, rest) = body.split_at(body.len() / 2);
+    let mut raw = RawClient::connect(a.dial.addr()).await?;
+    raw.send(format!(
+        "POST /boards/{board}/tasks HTTP/1.1\r\nHost: {}\r\nCookie: {cookie}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{first}",
+        a.dial.host(),
+        body.len()
+    ))
+    .await?;
+    // Connections are accepted in the order they come: once a later one is
+    // answered, the request above is in the instance's hands.
+    a.dial.request("GET", "/healthz").send().await?.expect_status(200, "200 OK while instance a serves")?;
+    a.shut_down();
+    // Alice's close frame says instance a drains now; only then does the
+    // request's body arrive.
+    alice.expect_close(1001, "close 1001: instance a is shutting down").await?;
+    raw.send(rest).await?;
+    let expected = "201 Created: a request instance a held when it was told to stop is answered before it \
+                    is gone (within SHUTDOWN_GRACE_MS)";
+    let head = match raw.read_response_head().await {
+        Ok(head) => head,
+        Err(failure) => {
+            let why = if a.ended(Duration::ZERO).await { ", and instance a is gone" } else { "" };
+            let headline = format!("a request in hand when instance a was told to stop got no answer{why}");
+            return Err(Failure { headline, ..failure }.expected(expected));
+        }
+    };
+    if head.status != 201 {
+        return Err(
+            raw.fail(format!("a request in hand during the shutdown got {}", head.status_line()), expected)
+        );
+    }
+    let answer = b.dial.request("GET", format!("/boards/{board}/tasks")).send().await?;
+    answer.expect_status(200, "200 and the tasks")?;
+    if !answer.json("the tasks as JSON")?.as_array().into_iter().flatten().any(|task| task["title"] == title)
+    {
+        return Err(answer.fail(
+            "the task instance a answered 201 for during its shutdown is not on instance b",
+            format!("\"{title}\" among the tasks: acknowledged, so kept in Redis"),
+        ));
+    }
     Ok(())
 }
