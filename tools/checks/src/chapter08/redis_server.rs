@@ -51,6 +51,12 @@ pub struct ServersNeedRedis;
 /// How long Redis may take to start.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How many free ports [`RedisServer::start`] tries.
+const START_ATTEMPTS: u32 = 5;
+
+/// What Redis logs when its port was taken after all.
+const PORT_TAKEN: &str = "Address already in use";
+
 /// A running private Redis.
 #[derive(Debug)]
 pub struct RedisServer {
@@ -65,12 +71,22 @@ impl RedisServer {
         static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!("course-ch08-redis-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| Failure::new(format!("no temporary folder {dir:?}: {e}")))?;
-        let port = free_port()?;
-        let mut redis = RedisServer { port, dir, child: None };
-        redis.start_again().await?;
-        Ok(redis)
+        let mut attempts = 1;
+        loop {
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| Failure::new(format!("no temporary folder {dir:?}: {e}")))?;
+            let mut redis = RedisServer { port: free_port()?, dir: dir.clone(), child: None };
+            match redis.start_again().await {
+                Ok(()) => return Ok(redis),
+                // The port was free when we looked, and taken by someone
+                // else before Redis bound it (other tests start servers
+                // too): another free port, a few times.
+                Err(failure) if attempts < START_ATTEMPTS && failure.to_string().contains(PORT_TAKEN) => {
+                    attempts += 1;
+                }
+                Err(failure) => return Err(failure),
+            }
+        }
     }
 
     /// `redis://127.0.0.1:<port>`, for `REDIS_URL`.
