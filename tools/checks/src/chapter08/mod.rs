@@ -93,6 +93,7 @@ const CHECKS: &[Check] = &[
     events::an_event_stream_sees_a_task_created_through_another_instance_within_500_ms::CHECK,
     events::a_reconnection_to_another_instance_replays_exactly_the_missed_events::CHECK,
     events::a_reconnection_that_missed_nothing_gets_no_reset::CHECK,
+    events::streams_opened_while_tasks_are_created_get_each_event_once::CHECK,
     events::a_last_event_id_older_than_the_stream_gets_reset_and_a_snapshot::CHECK,
     events::each_instance_reads_a_board_once_however_many_clients_watch::CHECK,
     presence::users_on_different_instances_see_each_other::CHECK,

@@ -105,7 +105,9 @@ async fn with_redis_down_clients_are_told_and_service_comes_back_by_itself(t: Ta
     for instance in &instances {
         until_served(&instance.dial, &instance.name, &board).await?;
     }
-    let mut again = instances[1]
+    // The browser reconnects where its stream ended: instance a, whose
+    // reader of the board Redis took down.
+    let mut again = instances[0]
         .dial
         .request("GET", format!("/boards/{board}/events"))
         .header("Cookie", &cookie)
@@ -113,7 +115,7 @@ async fn with_redis_down_clients_are_told_and_service_comes_back_by_itself(t: Ta
         .await?;
     again.answer.expect_status(200, "200: event streams work again once Redis is back")?;
     again.next_event(ANSWER_TIMEOUT, "event: snapshot").await?;
-    create(&instances[0].dial, &cookie, &board, "After the outage").await?;
+    create(&instances[1].dial, &cookie, &board, "After the outage").await?;
     again.next_event(ANSWER_TIMEOUT, "task_created \"After the outage\", across instances again").await?;
     let (mut carol, _) = member(&instances[0].dial, &board, "Carol").await?;
     let (_dave, _) = member(&instances[1].dial, &board, "Dave").await?;
