@@ -399,3 +399,74 @@ async fn streams_opened_while_tasks_are_created_get_each_event_once(t: Target) -
     }
     Ok(())
 }
+
+/// How long the quiet-board check stays silent: longer than a blocking
+/// read's timeout (the solution's `XREAD BLOCK` waits 5 s), so that a
+/// reader that gives up on a quiet read and starts again is exercised.
+const QUIET: Duration = Duration::from_secs(6);
+
+/// How long an instance may keep reading a board nobody watches any more.
+const UNWATCHED: Duration = Duration::from_secs(8);
+
+check!(Check {
+    name: a_quiet_board_keeps_its_streams_and_an_unwatched_one_is_no_longer_read,
+    stage: EVENTS,
+    section: FANOUT_SECTION,
+    hints: &[
+        "A blocking read that times out with nothing new is not the end of the board: read again, \
+         for as long as one of this instance's clients watches it.",
+        "When a read comes back and nobody here watches the board any more, stop its reader (and \
+         forget it, so that the next client starts a fresh one): an instance reads the boards it \
+         serves, not every board it ever served.",
+    ],
+    needs: Needs::Redis,
+});
+async fn a_quiet_board_keeps_its_streams_and_an_unwatched_one_is_no_longer_read(
+    t: Target,
+) -> Result<(), Failure> {
+    let redis = RedisServer::start().await?;
+    let mut instances = cluster::start_many(&t, &redis, &["a"]).await?;
+    let outcome = sign_in(&instances[0].dial, "Alice").await;
+    let cookie = instances[0].explain(outcome).await?;
+    let board = t.board(1);
+    let dial = &instances[0].dial;
+    let mut stream = subscribe(dial, &cookie, &board, None).await?;
+    stream.next_event(ANSWER_TIMEOUT, "event: snapshot").await?;
+    // Not a synchronisation: the board has to be quiet for this long.
+    tokio::time::sleep(QUIET).await;
+    create(dial, &cookie, &board, "After a quiet while").await?;
+    let expected = format!(
+        "task_created \"After a quiet while\": the stream was quiet for {} s, longer than a blocking read",
+        QUIET.as_secs()
+    );
+    let event = stream.next_event(ANSWER_TIMEOUT, &expected).await?;
+    if title(&event.data) != "After a quiet while" {
+        return Err(
+            stream.fail(format!("after a quiet while the stream said event: {}", event.name), expected)
+        );
+    }
+    drop(stream);
+    let deadline = Instant::now() + UNWATCHED;
+    loop {
+        let readers: Vec<String> = redis
+            .clients()
+            .await?
+            .into_iter()
+            .filter(|client| client.blocked && client.cmd.starts_with("xread"))
+            .map(|client| client.line)
+            .collect();
+        if readers.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(Failure::new(format!(
+                "instance a still reads board {board} {} s after its last stream closed",
+                UNWATCHED.as_secs()
+            ))
+            .sent(format!("GET /boards/{board}/events, then the stream closed; nobody else watches"))
+            .expected("no blocked XREAD left: an instance reads only the boards its clients watch")
+            .got(format!("CLIENT LIST:\n{}", readers.join("\n"))));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -96,6 +96,7 @@ const CHECKS: &[Check] = &[
     events::streams_opened_while_tasks_are_created_get_each_event_once::CHECK,
     events::a_last_event_id_older_than_the_stream_gets_reset_and_a_snapshot::CHECK,
     events::each_instance_reads_a_board_once_however_many_clients_watch::CHECK,
+    events::a_quiet_board_keeps_its_streams_and_an_unwatched_one_is_no_longer_read::CHECK,
     presence::users_on_different_instances_see_each_other::CHECK,
     presence::a_user_with_tabs_on_two_instances_is_listed_once_and_leaves_once::CHECK,
     presence::a_crashed_instances_users_are_announced_left_within_the_presence_ttl::CHECK,
