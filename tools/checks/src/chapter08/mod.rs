@@ -90,6 +90,7 @@ const CHECKS: &[Check] = &[
     shared::a_session_and_a_ticket_work_on_every_instance_and_a_ticket_only_once::CHECK,
     shared::creates_spread_over_three_instances_get_distinct_ids::CHECK,
     shared::a_task_deleted_through_one_instance_is_gone_from_every_instance::CHECK,
+    shared::each_board_has_its_own_tasks_and_each_ticket_its_own_user::CHECK,
     events::an_event_stream_sees_a_task_created_through_another_instance_within_500_ms::CHECK,
     events::a_reconnection_to_another_instance_replays_exactly_the_missed_events::CHECK,
     events::a_reconnection_that_missed_nothing_gets_no_reset::CHECK,

@@ -181,3 +181,74 @@ async fn a_task_deleted_through_one_instance_is_gone_from_every_instance(t: Targ
     }
     Ok(())
 }
+
+check!(Check {
+    name: each_board_has_its_own_tasks_and_each_ticket_its_own_user,
+    stage: SHARED,
+    section: IDS_SECTION,
+    hints: &[
+        "Name each board's keys after the board (`board:{b}:tasks`, `board:{b}:last_task`): task \
+         numbers are counted per board from 1, and a board lists only its own tasks.",
+        "Name each ticket's key after the ticket (`ticket:<t>`): tickets issued at the same time \
+         to different users each stand for their own user.",
+    ],
+    needs: Needs::Redis,
+});
+async fn each_board_has_its_own_tasks_and_each_ticket_its_own_user(t: Target) -> Result<(), Failure> {
+    let redis = RedisServer::start().await?;
+    let mut instances = cluster::start_many(&t, &redis, &["a", "b"]).await?;
+    let outcome = sign_in(&instances[0].dial, "Alice").await;
+    let alice = instances[0].explain(outcome).await?;
+    let (first, second) = (t.board(1), t.board(2));
+    create(&instances[0].dial, &alice, &first, "On the first board").await?;
+    let task = create(&instances[1].dial, &alice, &second, "On the second board").await?;
+    if task["id"] != "task-1" {
+        return Err(Failure::new(format!("the first task of {second} got the id {}", task["id"]))
+            .sent(format!("POST /boards/{first}/tasks on instance a, then POST /boards/{second}/tasks on b"))
+            .expected("\"task-1\": tasks are counted per board, from 1")
+            .got(task.to_string()));
+    }
+    for (board, other, title) in
+        [(&first, &second, "On the first board"), (&second, &first, "On the second board")]
+    {
+        let answer = instances[0].dial.request("GET", format!("/boards/{board}/tasks")).send().await?;
+        answer.expect_status(200, "200 and the board's tasks")?;
+        let titles: Vec<String> = answer
+            .json("a JSON list")?
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|task| task["title"].as_str().map(str::to_owned))
+            .collect();
+        if titles != [title] {
+            return Err(answer.fail(
+                format!("{board} lists {titles:?}"),
+                format!("only \"{title}\": {other}'s task is not {board}'s, and {board}'s own is there"),
+            ));
+        }
+    }
+    // Two users' tickets, issued one after the other on two instances.
+    let bob = sign_in(&instances[1].dial, "Bob").await?;
+    let mut tickets = Vec::new();
+    for (instance, cookie) in [(&instances[0], &alice), (&instances[1], &bob)] {
+        let answer = instance.dial.request("POST", "/tickets").header("Cookie", cookie).send().await?;
+        answer.expect_status(201, "201 {\"ticket\"}")?;
+        match answer.json("{\"ticket\": …}")?.get("ticket").and_then(Value::as_str) {
+            Some(ticket) => tickets.push(ticket.to_owned()),
+            None => return Err(answer.fail("POST /tickets answered without a ticket", "{\"ticket\": \"…\"}")),
+        }
+    }
+    let path = format!("/ws?ticket={}", tickets[0]);
+    let mut ws = match instances[1].dial.request("GET", &path).websocket().await? {
+        Ok(ws) => ws,
+        Err(answer) => return Err(answer.fail("Alice's ticket did not open a WebSocket", "101")),
+    };
+    ws.note("(Alice's ticket, issued on instance a just before Bob's on b)");
+    ws.send_json(&serde_json::json!({"type": "join", "boardId": first, "user": "Alice"})).await?;
+    let expected = "the presence snapshot: Alice's ticket stands for Alice, whoever got a ticket after her";
+    let got = ws.next_json(expected).await?;
+    if got["type"] != "presence" {
+        return Err(ws.fail(format!("joining as Alice with Alice's ticket was answered {got}"), expected));
+    }
+    Ok(())
+}
