@@ -333,8 +333,10 @@ async fn a_reconnection_that_missed_nothing_gets_no_reset(t: Target) -> Result<(
     Ok(())
 }
 
-/// How many tasks the busy-board check creates, one after the other.
-const BUSY_CREATES: usize = 40;
+/// How many tasks the busy-board check creates, one after the other: fewer
+/// than a subscriber's buffer holds (`REPLAY_CAPACITY`), so that a stream
+/// the check reads late never falls behind it, and `reset` is never right.
+const BUSY_CREATES: usize = REPLAY_CAPACITY - 1;
 
 /// How many event streams it opens while they are being created.
 const BUSY_STREAMS: usize = 12;
