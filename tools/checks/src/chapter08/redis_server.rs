@@ -97,19 +97,28 @@ impl RedisServer {
     /// Starts Redis on the same port and folder (after [`RedisServer::kill`]),
     /// and waits until it says it accepts connections.
     pub async fn start_again(&mut self) -> Result<(), Failure> {
-        let mut child = Command::new("redis-server")
+        if !installed() {
+            return Err(Failure::new("could not start redis-server: it is not on the PATH")
+                .expected(format!("redis-server on the PATH ({INSTALL})")));
+        }
+        // Through a shell that stays as its keeper: when our end of its
+        // stdin closes — `kill`, a drop, or this process ending in any way,
+        // even before destructors run — it SIGKILLs Redis. So no Redis
+        // outlives the check that started it. The keeper hands its stdout to
+        // Redis alone, so that it ends when Redis does.
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(r#"redis-server "$@" & r=$!; exec >/dev/null; read -r _; kill -9 "$r"; wait "$r""#)
+            .arg("redis-keeper")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", ""])
             .args(["--appendonly", "yes", "--appendfsync", "always"])
             .arg("--dir")
             .arg(&self.dir)
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
-            .kill_on_drop(true)
             .spawn()
-            .map_err(|e| {
-                Failure::new(format!("could not start redis-server: {e}"))
-                    .expected(format!("redis-server on the PATH ({INSTALL})"))
-            })?;
+            .map_err(|e| Failure::new(format!("could not start redis-server through sh: {e}")))?;
         let stdout = child.stdout.take().expect("stdout is piped");
         let mut lines = BufReader::new(stdout).lines();
         let mut seen = Vec::new();
@@ -138,7 +147,10 @@ impl RedisServer {
     /// Kills Redis with SIGKILL, as a crash would, and waits for it to be gone.
     pub async fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = child.kill().await;
+            // Its keeper kills it with SIGKILL once its stdin closes, and
+            // ends when Redis is gone.
+            drop(child.stdin.take());
+            let _ = timeout(START_TIMEOUT, child.wait()).await;
         }
     }
 
@@ -181,9 +193,8 @@ impl RedisServer {
 
 impl Drop for RedisServer {
     fn drop(&mut self) {
-        if let Some(child) = self.child.as_mut() {
-            let _ = child.start_kill();
-        }
+        // Closes the keeper's stdin: it kills Redis.
+        drop(self.child.take());
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
