@@ -22,6 +22,6 @@ fn main() -> ExitCode {
             let vars = Vars::from_tunables(tunables);
             async move { private_redis::serve(listener, vars, std::future::pending(), &Keep::default()).await }
         },
-        Locals::new().with(SignIn).with(ServersNeedRedis),
+        Locals::new().with(SignIn).with(ServersNeedRedis { skip: &[] }),
     )
 }

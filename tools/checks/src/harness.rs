@@ -395,9 +395,14 @@ pub fn run_check(chapter: &Chapter, check: &'static Check, server: &Server, inde
     // Chapter 8's checks start a private Redis; so does every server of a
     // test binary that runs an earlier chapter's checks against chapter 8's
     // server (it hands over `ServersNeedRedis`).
-    let needs_redis = check.needs == Needs::Redis
-        || matches!(server, Server::InProcess(_, locals) if locals.has::<ServersNeedRedis>());
-    if needs_redis {
+    let on_redis = match server {
+        Server::InProcess(_, locals) => locals.get::<ServersNeedRedis>(),
+        Server::Remote { .. } => None,
+    };
+    if let Some(reason) = on_redis.and_then(|on_redis| on_redis.skips(check.name)) {
+        return Verdict::Skipped(reason);
+    }
+    if check.needs == Needs::Redis || on_redis.is_some() {
         if let Server::Remote { .. } = server {
             return Verdict::Skipped(crate::chapter08::STARTS_ITS_OWN);
         }

@@ -127,13 +127,9 @@ impl Locals {
         self
     }
 
-    fn get<T: Any + Send + Sync>(&self) -> Option<&T> {
+    /// The `T` handed over, if one was.
+    pub(crate) fn get<T: Any + Send + Sync>(&self) -> Option<&T> {
         self.values.get(&TypeId::of::<T>())?.downcast_ref::<T>()
-    }
-
-    /// Whether a `T` was handed over.
-    pub(crate) fn has<T: Any + Send + Sync>(&self) -> bool {
-        self.values.contains_key(&TypeId::of::<T>())
     }
 }
 

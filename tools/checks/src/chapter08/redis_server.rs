@@ -44,9 +44,19 @@ fn installed() -> bool {
 /// Handed over in the `Locals` of a test binary whose every server runs on
 /// a private Redis (chapter 6's and 7's checks run against chapter 8's
 /// server): each of its checks is then skipped, or fails in CI, as chapter
-/// 8's own are when `redis-server` is missing.
+/// 8's own are when `redis-server` is missing; and the checks it names in
+/// `skip` (name, why) are skipped, with that reason.
 #[derive(Debug, Clone, Copy)]
-pub struct ServersNeedRedis;
+pub struct ServersNeedRedis {
+    pub skip: &'static [(&'static str, &'static str)],
+}
+
+impl ServersNeedRedis {
+    /// Why `check` is skipped, if it is one of those named.
+    pub fn skips(&self, check: &str) -> Option<&'static str> {
+        self.skip.iter().find(|(name, _)| *name == check).map(|(_, why)| *why)
+    }
+}
 
 /// How long Redis may take to start.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
