@@ -66,7 +66,6 @@ pub const ALLOWED: &[(&str, &[&str], &str)] = &[
         &["15 minutes"],
         "Linux's default TCP retransmission time-out (net.ipv4.tcp_retries2 = 15)",
     ),
-    ("ch02-sse.md", &["130 ms"], "arithmetic: the included CPU per delivery × 10,000 subscribers"),
     (
         "ch02-sse.md",
         &["100 bytes", "14 bytes", "5.2 GB", "1 MB", "100 B", "40 MB", "15 s"],
