@@ -26,7 +26,7 @@ pub struct Run {
 pub fn run_checks(root: &Path, package: &str) -> Result<Run> {
     let report = std::env::temp_dir().join(format!("course-report-{package}-{}.jsonl", std::process::id()));
     let _ = std::fs::remove_file(&report);
-    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let output = cargo()
         .args(["test", "--quiet", "--package", package, "--test", "checks"])
         .current_dir(root)
         .env(REPORT_ENV, &report)
@@ -43,10 +43,10 @@ pub fn run_checks(root: &Path, package: &str) -> Result<Run> {
 /// Runs the unit tests of a package's library and binaries (`cargo test -p
 /// <package> --lib --bins`), which cargo runs before its checks: when one
 /// fails, `cargo test -p <package>` stops there and never reaches the
-/// checks. `None` when they pass (ignored tests allowed); otherwise the end
-/// of their output.
+/// checks. `None` when they pass (ignored tests allowed); otherwise the
+/// failing tests' lines (or the compiler's errors).
 pub fn unit_tests_failing(root: &Path, package: &str) -> Result<Option<String>> {
-    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let output = cargo()
         .args(["test", "--quiet", "--package", package, "--lib", "--bins"])
         .current_dir(root)
         .stdin(Stdio::null())
@@ -60,6 +60,11 @@ pub fn unit_tests_failing(root: &Path, package: &str) -> Result<Option<String>> 
     let failed: Vec<&str> =
         text.lines().filter(|l| l.ends_with("FAILED") || l.starts_with("error")).take(20).collect();
     Ok(Some(if failed.is_empty() { compiler_errors(&text) } else { failed.join("\n") }))
+}
+
+/// The cargo that runs us (`CARGO`), or the one on the PATH.
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
 /// The interesting part of cargo's output when the build failed: the errors,
