@@ -11,14 +11,13 @@
 //! `proxy_read_timeout`.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use course_checks::dial::{Dial, TlsKit, Ws};
+use course_checks::nginx::{self, Nginx};
 use serde_json::{Value, json};
 use sol07_production as server;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::process::{Child, Command};
+use tokio::net::TcpListener;
 use tokio::time::{Instant, sleep, timeout};
 
 /// What the test may change in the book's file, each exactly once.
@@ -30,24 +29,18 @@ const SUBSTITUTED: &[&str] = &[
     "proxy_read_timeout 60s;",
 ];
 
-const INSTALL: &str = "sudo apt-get install -y nginx";
-
-fn nginx() -> Option<PathBuf> {
-    ["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-}
-
 /// nginx, or `None` when the test is to be skipped (and `CI` is not set).
 fn nginx_or_skip() -> Option<PathBuf> {
-    match nginx() {
+    match nginx::find() {
         Some(path) => Some(path),
         None if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
-            panic!("nginx is missing, and CI=true: install it with `{INSTALL}`")
+            panic!("nginx is missing, and CI=true: install it with `{}`", nginx::INSTALL)
         }
         None => {
-            eprintln!("skipped: nginx is not installed; install it with `{INSTALL}` to run this test");
+            eprintln!(
+                "skipped: nginx is not installed; install it with `{}` to run this test",
+                nginx::INSTALL
+            );
             None
         }
     }
@@ -67,84 +60,42 @@ async fn board(heartbeat_ms: u64) -> u16 {
 
 /// nginx running the book's file in a folder of its own.
 struct Proxy {
-    child: Child,
-    port: u16,
+    nginx: Nginx,
     ca_pem: String,
-    _dir: TempDir,
-}
-
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-impl Drop for Proxy {
-    /// SIGTERM to the master, which stops its workers too (killing only the
-    /// master would leave them running), then SIGKILL if it is still there.
-    fn drop(&mut self) {
-        if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
-        }
-        let _ = self.child.start_kill();
-    }
 }
 
 async fn proxy(nginx: &Path, upstream: u16, read_timeout: &str) -> Proxy {
     let dir = std::env::temp_dir().join(format!("course-nginx-{}-{upstream}", std::process::id()));
-    std::fs::create_dir_all(dir.join("logs")).expect("a folder for nginx");
+    std::fs::create_dir_all(&dir).expect("a folder for nginx");
     let pki = (course_checks_tls::kit().issue)().expect("a test certificate");
     std::fs::write(dir.join("cert.pem"), &pki.cert_pem).expect("the certificate written");
     std::fs::write(dir.join("key.pem"), &pki.key_pem).expect("the key written");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().unwrap().port();
     let book = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/nginx.conf"))
         .expect("the book's deploy/nginx.conf");
     for directive in SUBSTITUTED {
         assert_eq!(book.matches(directive).count(), 1, "the book's nginx.conf has `{directive}` once");
     }
-    let config = book
-        .replace("listen 8443 ssl;", &format!("listen 127.0.0.1:{port} ssl;"))
-        .replace("server 127.0.0.1:3000;", &format!("server 127.0.0.1:{upstream};"))
-        .replace(
-            "ssl_certificate     /etc/ssl/board/cert.pem;",
-            &format!("ssl_certificate {};", dir.join("cert.pem").display()),
-        )
-        .replace(
-            "ssl_certificate_key /etc/ssl/board/key.pem;",
-            &format!("ssl_certificate_key {};", dir.join("key.pem").display()),
-        )
-        .replace("proxy_read_timeout 60s;", &format!("proxy_read_timeout {read_timeout};"));
-    std::fs::write(dir.join("nginx.conf"), config).expect("the config written");
-    let globals = format!("daemon off; pid {0}/nginx.pid; error_log {0}/error.log;", dir.display());
-    let child = Command::new(nginx)
-        .arg("-p")
-        .arg(&dir)
-        .arg("-c")
-        .arg(dir.join("nginx.conf"))
-        .arg("-g")
-        .arg(globals)
-        .stdin(Stdio::null())
-        // Not the test's output: a worker holding it open would keep a
-        // `cargo test | …` pipe from ever ending.
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("nginx starts");
-    // nginx listens once it has read its config: try until it does.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-        assert!(Instant::now() < deadline, "nginx did not listen on {port} within 10 s");
-        sleep(Duration::from_millis(50)).await;
-    }
-    Proxy { child, port, ca_pem: pki.ca_pem, _dir: TempDir(dir) }
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let config = |port: u16| {
+        book.replace("listen 8443 ssl;", &format!("listen 127.0.0.1:{port} ssl;"))
+            .replace("server 127.0.0.1:3000;", &format!("server 127.0.0.1:{upstream};"))
+            .replace(
+                "ssl_certificate     /etc/ssl/board/cert.pem;",
+                &format!("ssl_certificate {};", cert.display()),
+            )
+            .replace(
+                "ssl_certificate_key /etc/ssl/board/key.pem;",
+                &format!("ssl_certificate_key {};", key.display()),
+            )
+            .replace("proxy_read_timeout 60s;", &format!("proxy_read_timeout {read_timeout};"))
+    };
+    let nginx = Nginx::start(nginx, dir, config).await.unwrap_or_else(|e| panic!("{e}"));
+    Proxy { nginx, ca_pem: pki.ca_pem }
 }
 
 fn dial(proxy: &Proxy) -> Dial {
     let kit: TlsKit = course_checks_tls::kit();
-    Dial::tls(std::net::SocketAddr::from(([127, 0, 0, 1], proxy.port)), kit, &proxy.ca_pem)
+    Dial::tls(std::net::SocketAddr::from(([127, 0, 0, 1], proxy.nginx.port())), kit, &proxy.ca_pem)
 }
 
 async fn sign_in(dial: &Dial, user: &str) -> String {

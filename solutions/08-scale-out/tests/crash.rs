@@ -7,6 +7,7 @@
 //! redis`). Without it the test says it is skipped and passes — unless
 //! `CI=true`, where a missing Redis is a failure.
 
+use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -20,16 +21,13 @@ use tokio::time::timeout;
 
 const PRESENCE_TTL: Duration = Duration::from_millis(1000);
 
-/// Starts the binary as instance `name` on `redis`, and waits for the log
-/// line that says it serves; returns the process and its address.
+/// Starts the binary as instance `name` on `redis`, on a port the system
+/// picks (`PORT=0`: no race with other programs for a port that was free a
+/// moment ago), and waits for the log line that says where it serves;
+/// returns the process and its address.
 async fn instance(redis: &RedisServer, name: &str) -> (Child, Dial) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("a free port")
-        .local_addr()
-        .expect("an address")
-        .port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_sol08-scale-out"))
-        .env("PORT", port.to_string())
+        .env("PORT", "0")
         .env("REDIS_URL", redis.url())
         .env("INSTANCE_ID", name)
         .env("PRESENCE_TTL_MS", PRESENCE_TTL.as_millis().to_string())
@@ -43,16 +41,25 @@ async fn instance(redis: &RedisServer, name: &str) -> (Child, Dial) {
     let mut lines = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
     let serving = timeout(Duration::from_secs(10), async {
         while let Ok(Some(line)) = lines.next_line().await {
-            if line.contains("task board on") {
-                return true;
+            if let Some(address) = served_address(&line) {
+                return Some(address);
             }
         }
-        false
+        None
     });
-    assert_eq!(serving.await, Ok(true), "instance {name} did not say it serves");
+    let address = match serving.await {
+        Ok(Some(address)) => address,
+        _ => panic!("instance {name} did not log \"task board on http://<address>/\" within 10 s"),
+    };
     // Keep reading its log, so that a full pipe never blocks it.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, Dial::plain(([127, 0, 0, 1], port).into()))
+    (child, Dial::plain(address))
+}
+
+/// The address in `main.rs`'s "task board on http://127.0.0.1:PORT/…" line.
+fn served_address(line: &str) -> Option<SocketAddr> {
+    let (_, rest) = line.split_once("task board on http://")?;
+    rest.split('/').next()?.parse().ok()
 }
 
 #[tokio::test]

@@ -37,6 +37,8 @@
 //! - [`dial`]: chapter 7's client — HTTP, event streams and WebSockets over
 //!   plain TCP or TLS (the TLS itself comes from `course-checks-tls`).
 //! - [`chapter07`]: the checks of chapter 7, "Running it in production".
+//! - [`nginx`]: Debian's nginx running the book's config in a folder of its
+//!   own, started without port races or polling (chapter 7's own tests).
 //! - [`chapter08`]: the checks of chapter 8, "Scaling out": a private
 //!   `redis-server` and several instances of the learner's server per check.
 
@@ -55,6 +57,7 @@ pub mod failure;
 pub mod frames;
 pub mod harness;
 pub mod http;
+pub mod nginx;
 pub mod picture;
 pub mod raw;
 pub mod report;

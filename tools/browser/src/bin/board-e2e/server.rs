@@ -1,5 +1,9 @@
 //! The board's server as a child process that the test starts, stops and
 //! starts again on the same port — the way a deploy or a crash does.
+//!
+//! The first start asks for port 0 and reads the port the system gave from
+//! the server's "task board on http://…" line: no other program can take it
+//! between a probe and the server's bind, as it could with a probed port.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -16,7 +20,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// What the server logs once it listens (see `solutions/06-board/src/main.rs`).
 const READY: &str = "task board on http://";
 
-/// The server's binary, its port and its settings; running or not.
+/// The server's binary, its port (0 until its first start) and its
+/// settings; running or not.
 #[derive(Debug)]
 pub struct BoardServer {
     binary: PathBuf,
@@ -28,15 +33,14 @@ pub struct BoardServer {
 }
 
 impl BoardServer {
-    /// A server that will listen on a port free right now.
+    /// A server that will listen on a port the system picks at its first start.
     pub fn new(binary: PathBuf, env: &[(&str, &str)]) -> Result<BoardServer> {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
-        let port = probe.local_addr()?.port();
-        drop(probe);
+        let port = 0;
         let env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         Ok(BoardServer { binary, port, env, child: None, log: Arc::default() })
     }
 
+    /// Its port, once it has started.
     pub fn port(&self) -> u16 {
         self.port
     }
@@ -46,7 +50,7 @@ impl BoardServer {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
-    /// Starts the server and waits until it says it listens.
+    /// Starts the server and waits until it says it listens (and where).
     pub async fn start(&mut self) -> Result<()> {
         if self.child.is_some() {
             bail!("the server is already running");
@@ -65,14 +69,14 @@ impl BoardServer {
         let stdout = child.stdout.take().context("the server's output")?;
         let mut lines = BufReader::new(stdout).lines();
         let mut seen = Vec::new();
-        tokio::time::timeout(START_TIMEOUT, async {
+        let port = tokio::time::timeout(START_TIMEOUT, async {
             while let Some(line) = lines.next_line().await? {
-                let ready = line.contains(READY);
+                let port = served_port(&line);
                 if let Ok(mut log) = self.log.lock() {
                     log.push(line.clone());
                 }
-                if ready {
-                    return Ok(());
+                if let Some(port) = port {
+                    return Ok(port);
                 }
                 seen.push(line);
             }
@@ -80,6 +84,10 @@ impl BoardServer {
         })
         .await
         .with_context(|| format!("the server did not say it listens within {START_TIMEOUT:?}"))??;
+        if self.port != 0 && port != self.port {
+            bail!("the server came back on port {port}, not on {}", self.port);
+        }
+        self.port = port;
         // Keep reading what it logs, so a full pipe never blocks it, and
         // keep it for a post-mortem.
         let log = self.log.clone();
@@ -107,4 +115,11 @@ impl BoardServer {
         }
         Ok(())
     }
+}
+
+/// The port in the server's "task board on http://127.0.0.1:PORT/…" line.
+fn served_port(line: &str) -> Option<u16> {
+    let (_, rest) = line.split_once(READY)?;
+    let address = rest.split('/').next()?;
+    address.parse::<std::net::SocketAddr>().ok().map(|addr| addr.port())
 }

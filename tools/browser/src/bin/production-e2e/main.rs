@@ -41,18 +41,15 @@ mod server;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{ExitCode, Stdio};
-use std::time::Duration;
+use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::Parser;
 use course_browser::{Browser, Options};
 use course_checks::Failure;
 use course_checks::dial::{Dial, Pki};
+use course_checks::nginx::{self, Nginx};
 use serde_json::{Value, json};
-use tokio::net::TcpStream;
-use tokio::process::{Child, Command};
-use tokio::time::Instant;
 
 use crate::server::BoardServer;
 
@@ -67,9 +64,6 @@ const SUBSTITUTED: &[(&str, &str)] = &[
     ("ssl_certificate     /etc/ssl/board/cert.pem;", "ssl_certificate {dir}/cert.pem;"),
     ("ssl_certificate_key /etc/ssl/board/key.pem;", "ssl_certificate_key {dir}/key.pem;"),
 ];
-
-/// How long nginx may take to listen.
-const NGINX_START: Duration = Duration::from_secs(10);
 
 /// Runs chapter 7's page through nginx, over TLS, in headless Chromium.
 #[derive(Debug, Parser)]
@@ -124,11 +118,7 @@ fn needs() -> Result<PathBuf, String> {
             ));
         }
     }
-    ["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|path| path.exists())
-        .ok_or_else(|| "nginx is missing: install it with `sudo apt-get install -y nginx`".to_owned())
+    nginx::find().ok_or_else(|| format!("nginx is missing: install it with `{}`", nginx::INSTALL))
 }
 
 async fn run(args: Args, nginx: &Path) -> Result<()> {
@@ -297,70 +287,45 @@ async fn sign_in(dial: &Dial, user: &str) -> Result<String> {
 
 /// Debian's nginx with the book's config, in a folder of its own.
 struct Proxy {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
+    nginx: Nginx,
 }
 
 impl Proxy {
     async fn start(nginx: &Path, book_conf: &Path, upstream: u16, pki: &Pki) -> Result<Proxy> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let dir = std::env::temp_dir().join(format!("course-production-e2e-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join("logs"))?;
+        std::fs::create_dir_all(&dir)?;
         std::fs::write(dir.join("cert.pem"), &pki.cert_pem)?;
         std::fs::write(dir.join("key.pem"), &pki.key_pem)?;
-        let mut conf = std::fs::read_to_string(book_conf)
+        let book = std::fs::read_to_string(book_conf)
             .with_context(|| format!("reading the book's {}", book_conf.display()))?;
-        for (directive, replacement) in SUBSTITUTED {
-            ensure!(conf.matches(directive).count() == 1, "the book's nginx.conf has `{directive}` once");
-            let replacement = replacement
-                .replace("{port}", &port.to_string())
-                .replace("{upstream}", &upstream.to_string())
-                .replace("{dir}", &dir.display().to_string());
-            conf = conf.replace(directive, &replacement);
+        for (directive, _) in SUBSTITUTED {
+            ensure!(book.matches(directive).count() == 1, "the book's nginx.conf has `{directive}` once");
         }
-        std::fs::write(dir.join("nginx.conf"), conf)?;
-        let child = Command::new(nginx)
-            .arg("-p")
-            .arg(&dir)
-            .arg("-c")
-            .arg(dir.join("nginx.conf"))
-            .arg("-g")
-            .arg(format!("daemon off; pid {0}/nginx.pid; error_log {0}/error.log;", dir.display()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("starting {}", nginx.display()))?;
-        let proxy = Proxy { child, port, dir };
-        let deadline = Instant::now() + NGINX_START;
-        while TcpStream::connect(proxy.addr()).await.is_err() {
-            ensure!(Instant::now() < deadline, "nginx did not listen on {port} within {NGINX_START:?}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Ok(proxy)
+        let folder = dir.display().to_string();
+        let config = |port: u16| {
+            SUBSTITUTED.iter().fold(book.clone(), |conf, (directive, replacement)| {
+                let replacement = replacement
+                    .replace("{port}", &port.to_string())
+                    .replace("{upstream}", &upstream.to_string())
+                    .replace("{dir}", &folder);
+                conf.replace(directive, &replacement)
+            })
+        };
+        let nginx = Nginx::start(nginx, dir, config).await.map_err(anyhow::Error::msg)?;
+        Ok(Proxy { nginx })
     }
 
     fn addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.port))
+        SocketAddr::from(([127, 0, 0, 1], self.nginx.port()))
     }
 
     /// `https://localhost:<port><path>`: the name on the certificate.
     fn url(&self, path: &str) -> String {
-        format!("https://localhost:{}{path}", self.port)
+        format!("https://localhost:{}{path}", self.nginx.port())
     }
 
-    /// SIGTERM to the master, which stops its workers and then exits (a
-    /// SIGKILL would leave the workers running); SIGKILL only if it has not
-    /// exited within a few seconds.
-    async fn stop(mut self) {
-        if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
-        }
-        if tokio::time::timeout(NGINX_START, self.child.wait()).await.is_err() {
-            let _ = self.child.kill().await;
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
+    /// Stops nginx, its workers with it.
+    async fn stop(self) {
+        self.nginx.stop().await;
     }
 }
