@@ -118,6 +118,10 @@ pub enum Needs {
     /// The short tunables of [`Chapter::tunables`] (e.g. a keep-alive every
     /// 200 ms). Against a server at a URL the check is skipped with this reason.
     Tunables(&'static str),
+    /// Its own tunables instead of the chapter's (e.g. a keep-alive period
+    /// far longer than the chapter's, to see that events do not wait for
+    /// it). Against a server at a URL the check is skipped with the reason.
+    OwnTunables(Tunables, &'static str),
     /// Calls a function of the learner's crate directly (a parser, a codec),
     /// handed over in [`crate::Locals`]. Against a server at a URL the check
     /// is skipped with this reason.

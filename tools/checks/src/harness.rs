@@ -70,7 +70,8 @@ const SERVER_THREAD: &str = "server:";
 /// Names of the threads that run a check's body start with this.
 const CHECK_THREAD: &str = "check:";
 
-/// Starts the learner's server on a listener, with the chapter's tunables.
+/// Starts the learner's server on a listener, with the chapter's tunables (or
+/// a check's own, [`Needs::OwnTunables`]).
 pub type StartServer = Arc<
     dyn Fn(TcpListener, Tunables) -> Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> + Send + Sync,
 >;
@@ -389,7 +390,11 @@ pub fn run_suite(chapter: &'static Chapter, server: Server, mut args: Arguments)
 
 /// Runs one check against `server` and judges it.
 pub fn run_check(chapter: &Chapter, check: &'static Check, server: &Server, index: usize) -> Verdict {
-    if let (Server::Remote { .. }, Needs::Tunables(reason) | Needs::Code(reason)) = (server, check.needs) {
+    if let (
+        Server::Remote { .. },
+        Needs::Tunables(reason) | Needs::OwnTunables(_, reason) | Needs::Code(reason),
+    ) = (server, check.needs)
+    {
         return Verdict::Skipped(reason);
     }
     // Chapter 8's checks start a private Redis; so does every server of a
@@ -410,7 +415,10 @@ pub fn run_check(chapter: &Chapter, check: &'static Check, server: &Server, inde
             return Verdict::Skipped(reason);
         }
     }
-    let tunables = chapter.tunables;
+    let tunables = match check.needs {
+        Needs::OwnTunables(own, _) => own,
+        _ => chapter.tunables,
+    };
     let server = server.clone();
     let (send, receive) = mpsc::channel();
     let spawned =

@@ -33,13 +33,11 @@ use crate::{Chapter, Check, Needs, Section, Stage, Tunables};
 
 pub use parser::{ParseChunks, Parsed, ParsedEvent};
 
-pub const CHAPTER: Chapter = Chapter {
-    number: 2,
-    slug: "02-sse",
-    title: "Server-Sent Events",
-    tunables: Tunables { keepalive_ms: 200, replay_capacity: 16, ..Tunables::PRODUCTION },
-    checks: CHECKS,
-};
+pub const CHAPTER: Chapter =
+    Chapter { number: 2, slug: "02-sse", title: "Server-Sent Events", tunables: TUNABLES, checks: CHECKS };
+
+/// The short settings the in-process checks start the server with.
+const TUNABLES: Tunables = Tunables { keepalive_ms: 200, replay_capacity: 16, ..Tunables::PRODUCTION };
 
 const PAGE: &str = "ch02-sse.md";
 
@@ -98,6 +96,7 @@ const CHECKS: &[Check] = &[
     fanout::a_hundred_subscribers_all_get_every_event::CHECK,
     fanout::subscribers_of_unknown_boards_leave_no_board_behind::CHECK,
     keepalive::a_keep_alive_comment_arrives_every_keepalive_ms::CHECK,
+    keepalive::an_event_goes_out_at_once_not_at_the_next_keep_alive::CHECK,
     cors::the_api_and_the_stream_allow_other_origins::CHECK,
     replay::last_event_id_replays_exactly_the_events_after_it_then_continues_live::CHECK,
     replay::last_event_id_older_than_the_replay_buffer_gets_reset_then_a_snapshot::CHECK,
