@@ -79,7 +79,7 @@ const CLOSE_GRACE: Duration = Duration::from_secs(1);
 /// `GET /ws`: upgrades to a WebSocket, or refuses as RFC 6455 says.
 ///
 /// Taking the extractor's `Result` lets us answer its rejections ourselves
-/// where axum's own answers fall short of the RFCs (see [`refuse`]).
+/// where axum's own answers fall short of the RFCs (see `refuse`).
 ///
 /// CORS plays no part here: a browser opens a WebSocket to any origin, and
 /// only tells the server where the page came from, in `Origin`. Refusing

@@ -11,7 +11,7 @@
 //!   when last read (see `presence.rs`).
 //!
 //! Members are told about the *union*. Whenever either half changes, the
-//! room [settles](Room::settle): it compares the union with what it last
+//! room settles (`Room::settle`): it compares the union with what it last
 //! told its members, and announces the difference — `joined`, `left`,
 //! `typing`, `typing_stopped`. So Alice with a tab on A and one on B is
 //! listed once, and closing one of them announces nothing; and when an

@@ -37,7 +37,7 @@ pub struct Config {}
 // ANCHOR: serve
 /// Accepts connections on `listener` until the process ends, each in a
 /// task of its own: a slow or broken client holds up nobody else. It never
-/// returns an error: a failed `accept` is logged and retried ([`back_off`]).
+/// returns an error: a failed `accept` is logged and retried (`back_off`).
 pub async fn serve(listener: TcpListener, _config: Config) -> io::Result<()> {
     loop {
         let (stream, peer) = match listener.accept().await {

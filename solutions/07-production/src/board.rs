@@ -131,7 +131,7 @@ impl Boards {
     ///
     /// Subscribing to a board nobody has used yet creates it, so that its
     /// first task reaches this subscriber; but only for as long as someone
-    /// is subscribed (see [`Boards::forget_when_unwatched`]).
+    /// is subscribed (see `Boards::forget_when_unwatched`).
     pub fn subscribe(&self, board: &str, last_event_id: Option<&str>) -> Subscription {
         let capacity = self.replay_capacity;
         let (subscription, created) = self.with_boards(|boards| {

@@ -546,7 +546,7 @@ impl Ws {
     }
 
     /// Notes a line in the log, for the transcript; only the last
-    /// [`KEPT_LINES`] are kept.
+    /// `KEPT_LINES` are kept.
     pub fn note(&mut self, line: impl Into<String>) {
         if self.log.len() == KEPT_LINES {
             self.log.remove(1);

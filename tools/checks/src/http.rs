@@ -5,7 +5,7 @@
 //! response), so a failure can show the learner exactly what happened — and
 //! the learner can replay it with curl.
 //!
-//! [`send`] is the one place a check's request goes out, on a connection of
+//! `send` is the one place a check's request goes out, on a connection of
 //! its own: [`Request`] here, the event streams of [`crate::sse`] and
 //! chapter 7's [`crate::dial`] (plain or TLS) all go through it.
 

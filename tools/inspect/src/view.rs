@@ -13,9 +13,10 @@
 //!
 //! The book's "Wire" panel reads the stream from another origin (the book
 //! is on `localhost:4000`), so the stream allows loopback origins with
-//! CORS — and only those, plus any [`View::allow_origin`] adds: the records
-//! hold whatever passes through the proxy (cookies, tickets), which no
-//! website you happen to visit may read.
+//! CORS — and only those, plus the origins given to [`View::describing`]
+//! (`cargo course inspect --allow-origin`): the records hold whatever
+//! passes through the proxy (cookies, tickets), which no website you happen
+//! to visit may read.
 //!
 //! Written on a bare [`TcpListener`], as chapter 3 writes its server: one
 //! request per connection, answered and closed (the stream stays open).

@@ -50,7 +50,7 @@ pub struct CompareOptions {
     pub redis_server: Option<PathBuf>,
     pub load: Load,
     /// Also write the summary as the book's figures file for this
-    /// comparison (`book/src/figures/echo-64.md`, …): [`section`].
+    /// comparison (`book/src/figures/echo-64.md`, …): `section`.
     pub out: Option<PathBuf>,
     /// The command line that ran the comparison, quoted in that file.
     pub command: String,
