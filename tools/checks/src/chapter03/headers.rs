@@ -89,8 +89,9 @@ check!(Check {
     hints: &[
         "Headers you don't know (User-Agent, Origin, Pragma…) are not errors: ignore them. They can \
          come in any order.",
-        "Don't echo `Sec-WebSocket-Extensions`: answering `permessage-deflate` promises compressed \
-         frames, and this server sends none. Leave the header out and the client uses no extension.",
+        "Don't echo `Sec-WebSocket-Extensions`: answering `permessage-deflate` lets the client send \
+         compressed frames, which this server can't read. Leave the header out and the client uses \
+         no extension.",
     ],
     needs: Needs::Address,
 });
