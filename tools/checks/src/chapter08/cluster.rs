@@ -272,3 +272,26 @@ pub async fn member(dial: &Dial, board: &str, user: &str) -> Result<(Ws, Value),
 pub fn users(presence: &Value) -> Vec<String> {
     presence["users"].as_array().into_iter().flatten().filter_map(|u| u.as_str().map(str::to_owned)).collect()
 }
+
+/// A `joined` message for `user`.
+pub fn joined(user: &str) -> Value {
+    json!({"type": "joined", "user": user})
+}
+
+/// Requires the presence snapshot to list `want`, each user once, and no one
+/// else. A user who joined on *another* instance a moment ago may be missing
+/// from it: that instance writes its users to Redis from its presence loop,
+/// just after they join, and a snapshot read in between lacks them. Then
+/// `joined` for them must come next.
+pub async fn expect_users(ws: &mut Ws, presence: &Value, want: &[&str], why: &str) -> Result<(), Failure> {
+    let got = users(presence);
+    let listed_once = got.iter().enumerate().all(|(i, user)| !got[..i].contains(user));
+    if !listed_once || got.iter().any(|user| !want.contains(&user.as_str())) {
+        return Err(ws.fail(format!("the presence snapshot lists {got:?}, not {want:?}"), why));
+    }
+    for user in want.iter().filter(|user| !got.iter().any(|listed| listed == *user)) {
+        let expected = format!("{why}: {user} in the snapshot, or joined {user} right after it");
+        ws.expect_json(&joined(user), &expected).await?;
+    }
+    Ok(())
+}

@@ -5,7 +5,7 @@ use crate::Needs;
 use crate::check::check;
 use serde_json::json;
 
-use super::cluster::{self, member, sign_in};
+use super::cluster::{self, expect_users, member, sign_in};
 use super::redis_server::RedisServer;
 use crate::http::ANSWER_TIMEOUT;
 use crate::{Failure, Target};
@@ -24,7 +24,10 @@ async fn websocket_commands_work_through_any_instance(t: Target) -> Result<(), F
     let board = t.board(1);
     let outcome = member(&instances[0].dial, &board, "Alice").await;
     let (mut alice, _) = instances[0].explain(outcome).await?;
-    let (mut bob, _) = member(&instances[1].dial, &board, "Bob").await?;
+    let (mut bob, presence) = member(&instances[1].dial, &board, "Bob").await?;
+    // Bob's snapshot may lack Alice for a moment (she joined on another
+    // instance): then `joined Alice` comes first, before anything else.
+    expect_users(&mut bob, &presence, &["Alice", "Bob"], "Bob, on instance b, sees Alice, on a").await?;
     alice.expect_json(&json!({"type": "joined", "user": "Bob"}), "joined Bob").await?;
     let cookie = sign_in(&instances[2].dial, "Carol").await?;
     let mut stream = instances[2]
